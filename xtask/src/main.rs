@@ -1,0 +1,6 @@
+//! `cargo xtask <command>`: project automation.
+
+fn main() {
+    eprintln!("usage: cargo xtask <command>");
+    std::process::exit(2);
+}

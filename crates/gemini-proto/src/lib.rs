@@ -16,5 +16,13 @@ pub mod request;
 pub mod error;
 pub mod retry;
 
+pub mod aggregate;
+pub mod chat;
+pub mod chunk;
 pub mod json_array;
 pub mod sse;
+
+pub use endpoint::{Auth, Endpoint};
+pub use error::{ApiError, Error, ErrorKind};
+pub use request::{Api, StreamFormat};
+pub use retry::{Decision, Outcome, RetryPolicy};

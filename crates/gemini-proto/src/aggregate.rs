@@ -1,0 +1,201 @@
+//! Folding streamed chunks into the final response: [`Aggregator`].
+//!
+//! The rules, per candidate (matched by `index`):
+//! - parts arrive in order; a text part is appended to the previous part when both are plain text of the
+//!   same kind (thought text is kept apart from answer text), so the answer reads as one part;
+//! - a part that carries a thought signature is never merged with another, in either direction: the
+//!   signature stays, byte for byte, on the part that carried it, even an empty text part;
+//! - function calls, inline data, code and every other part are kept as they came, in order;
+//! - the last finish reason, finish message, safety ratings, grounding and URL-context metadata win;
+//!   citations and log probabilities accumulate;
+//! - for the response: the last usage metadata wins (the values are cumulative snapshots and are never
+//!   summed), as do the model version, response id and prompt feedback.
+//!
+//! The aggregate's [`text`](GenerateContentResponse::text) equals the concatenation of the chunks' texts.
+//!
+//! ```
+//! use gemini_proto::aggregate::Aggregator;
+//! use gemini_proto::types::GenerateContentResponse;
+//!
+//! let chunks = [
+//!     r#"{"candidates": [{"content": {"parts": [{"text": "The capital"}],"role": "model"}}],"usageMetadata": {"totalTokenCount": 9}}"#,
+//!     r#"{"candidates": [{"content": {"parts": [{"text": " is Paris."}],"role": "model"},"finishReason": "STOP"}],"usageMetadata": {"totalTokenCount": 12}}"#,
+//! ];
+//! let mut aggregator = Aggregator::new();
+//! for chunk in chunks {
+//!     aggregator.push(&serde_json::from_str::<GenerateContentResponse>(chunk).unwrap());
+//! }
+//! let response = aggregator.into_response();
+//! assert_eq!(response.text().as_deref(), Some("The capital is Paris."));
+//! assert_eq!(response.parts().len(), 1);
+//! assert_eq!(response.usage().unwrap().total_token_count, Some(12));
+//! ```
+
+use crate::types::{
+    Candidate, CitationMetadata, Content, GenerateContentResponse, LogprobsResult, Part, PartData,
+};
+
+/// Folds a stream's chunks into one [`GenerateContentResponse`].
+#[derive(Clone, Debug, Default)]
+pub struct Aggregator {
+    response: GenerateContentResponse,
+    chunks: u64,
+}
+
+impl Aggregator {
+    /// An empty aggregate.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Folds in the next chunk.
+    pub fn push(&mut self, chunk: &GenerateContentResponse) {
+        self.chunks += 1;
+        for (position, incoming) in chunk.candidates.iter().enumerate() {
+            let index = incoming.index.unwrap_or(position as u32);
+            let slot = match self
+                .response
+                .candidates
+                .iter()
+                .position(|c| c.index.unwrap_or(0) == index)
+            {
+                Some(slot) => slot,
+                None => {
+                    let fresh = Candidate {
+                        index: incoming.index.or((index != 0).then_some(index)),
+                        ..Candidate::default()
+                    };
+                    let at = self
+                        .response
+                        .candidates
+                        .iter()
+                        .position(|c| c.index.unwrap_or(0) > index)
+                        .unwrap_or(self.response.candidates.len());
+                    self.response.candidates.insert(at, fresh);
+                    at
+                }
+            };
+            merge_candidate(&mut self.response.candidates[slot], incoming);
+        }
+        let target = &mut self.response;
+        if chunk.prompt_feedback.is_some() {
+            target.prompt_feedback = chunk.prompt_feedback.clone();
+        }
+        if chunk.usage_metadata.is_some() {
+            target.usage_metadata = chunk.usage_metadata.clone();
+        }
+        if chunk.model_version.is_some() {
+            target.model_version = chunk.model_version.clone();
+        }
+        if chunk.response_id.is_some() {
+            target.response_id = chunk.response_id.clone();
+        }
+        if chunk.create_time.is_some() {
+            target.create_time = chunk.create_time.clone();
+        }
+        for (key, value) in &chunk.extra {
+            target.extra.insert(key.clone(), value.clone());
+        }
+    }
+
+    /// The number of chunks folded in.
+    pub fn chunks(&self) -> u64 {
+        self.chunks
+    }
+
+    /// The aggregate so far.
+    pub fn response(&self) -> &GenerateContentResponse {
+        &self.response
+    }
+
+    /// The aggregate.
+    pub fn into_response(self) -> GenerateContentResponse {
+        self.response
+    }
+}
+
+fn merge_candidate(target: &mut Candidate, incoming: &Candidate) {
+    if let Some(content) = &incoming.content {
+        let into = target.content.get_or_insert_with(Content::default);
+        if into.role.is_none() {
+            into.role = content.role.clone();
+        }
+        for part in &content.parts {
+            append_part(&mut into.parts, part);
+        }
+        for (key, value) in &content.extra {
+            into.extra.insert(key.clone(), value.clone());
+        }
+    }
+    if incoming.finish_reason.is_some() {
+        target.finish_reason = incoming.finish_reason.clone();
+    }
+    if incoming.finish_message.is_some() {
+        target.finish_message = incoming.finish_message.clone();
+    }
+    if !incoming.safety_ratings.is_empty() {
+        target.safety_ratings = incoming.safety_ratings.clone();
+    }
+    if let Some(citations) = &incoming.citation_metadata {
+        let into = target
+            .citation_metadata
+            .get_or_insert_with(CitationMetadata::default);
+        into.citation_sources
+            .extend(citations.citation_sources.iter().cloned());
+        into.citations.extend(citations.citations.iter().cloned());
+        for (key, value) in &citations.extra {
+            into.extra.insert(key.clone(), value.clone());
+        }
+    }
+    if incoming.token_count.is_some() {
+        target.token_count = incoming.token_count;
+    }
+    target
+        .grounding_attributions
+        .extend(incoming.grounding_attributions.iter().cloned());
+    if incoming.grounding_metadata.is_some() {
+        target.grounding_metadata = incoming.grounding_metadata.clone();
+    }
+    if incoming.avg_logprobs.is_some() {
+        target.avg_logprobs = incoming.avg_logprobs;
+    }
+    if let Some(logprobs) = &incoming.logprobs_result {
+        let into = target
+            .logprobs_result
+            .get_or_insert_with(LogprobsResult::default);
+        into.top_candidates
+            .extend(logprobs.top_candidates.iter().cloned());
+        into.chosen_candidates
+            .extend(logprobs.chosen_candidates.iter().cloned());
+        if let Some(sum) = logprobs.log_probability_sum {
+            *into.log_probability_sum.get_or_insert(0.0) += sum;
+        }
+    }
+    if incoming.url_context_metadata.is_some() {
+        target.url_context_metadata = incoming.url_context_metadata.clone();
+    }
+    for (key, value) in &incoming.extra {
+        target.extra.insert(key.clone(), value.clone());
+    }
+}
+
+/// True for a text part with nothing but text and the thought flag.
+fn is_plain_text(part: &Part) -> bool {
+    matches!(part.data, PartData::Text(_))
+        && part.thought_signature.is_none()
+        && part.video_metadata.is_none()
+        && part.extra.is_empty()
+}
+
+fn append_part(parts: &mut Vec<Part>, incoming: &Part) {
+    if let (PartData::Text(more), Some(last)) = (&incoming.data, parts.last_mut())
+        && is_plain_text(incoming)
+        && is_plain_text(last)
+        && last.is_thought() == incoming.is_thought()
+        && let PartData::Text(into) = &mut last.data
+    {
+        into.push_str(more);
+        return;
+    }
+    parts.push(incoming.clone());
+}

@@ -1,0 +1,437 @@
+//! From body bytes to typed chunks: [`ChunkDecoder`].
+//!
+//! The decoder sits on top of either framing ([`SseDecoder`] for `alt=sse`, [`JsonArrayDecoder`]
+//! otherwise) and yields one [`GenerateContentResponse`] per event or element, then at most one terminal
+//! [`Error`]. It detects everything that can go wrong in a stream that started with HTTP 200:
+//!
+//! | what happened | error kind |
+//! |---|---|
+//! | an event `data: {"error": {…}}` | [`ErrorKind::Api`](crate::ErrorKind::Api) |
+//! | a raw (possibly pretty-printed) JSON error object injected outside the SSE framing | `Api` |
+//! | an event that is not valid JSON, or not a response | `Decode`, with the event index, byte offset and an excerpt |
+//! | an event larger than the limit | `TooLarge` |
+//! | the body ends inside an event | `Truncated` |
+//! | the body ends cleanly, but no candidate carried a finish reason and no prompt block was reported | `Incomplete` |
+//!
+//! A finish reason other than `STOP` (such as `SAFETY` or `MAX_TOKENS`) is data, not an error. Chunks
+//! decoded before a failure are always yielded before the error, so what arrived is never lost.
+//!
+//! ```
+//! use gemini_proto::chunk::ChunkDecoder;
+//! use gemini_proto::{ErrorKind, StreamFormat};
+//!
+//! let mut decoder = ChunkDecoder::new(StreamFormat::Sse);
+//! decoder.push(b"data: {\"candidates\": [{\"content\": {\"parts\": [{\"text\": \"Hel\"}]}}]}\r\n\r\n");
+//! decoder.push(b"data: {\"candidates\": [{\"content\": {\"parts\": [{\"text\": \"lo\"}]}}]}\r\n\r\nda");
+//! decoder.finish(); // the connection ended in the middle of a third event
+//!
+//! let mut text = String::new();
+//! let mut failure = None;
+//! while let Some(item) = decoder.next_chunk() {
+//!     match item {
+//!         Ok(chunk) => text.push_str(&chunk.text().unwrap_or_default()),
+//!         Err(err) => failure = Some(err),
+//!     }
+//! }
+//! assert_eq!(text, "Hello");
+//! assert_eq!(failure.unwrap().kind(), ErrorKind::Truncated);
+//! ```
+
+use std::collections::VecDeque;
+
+use crate::error::{ApiError, Error};
+use crate::json_array::{JsonArrayDecoder, JsonArrayError};
+use crate::request::StreamFormat;
+use crate::sse::{DEFAULT_MAX_EVENT_SIZE, SseDecoder};
+use crate::types::GenerateContentResponse;
+
+/// Where a decoded item sits in the body.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Position {
+    index: u64,
+    offset: u64,
+}
+
+#[derive(Debug)]
+enum Framing {
+    Sse {
+        decoder: Box<SseDecoder>,
+        /// Watches the raw bytes for JSON that is not inside the SSE framing.
+        sniffer: RawJsonSniffer,
+    },
+    JsonArray(JsonArrayDecoder),
+}
+
+/// Finds a JSON value that starts at the beginning of a line of an SSE body.
+///
+/// Such a line is a field named `{` for the SSE standard, which ignores it; but for Gemini it is an
+/// error object injected into the stream after the status line (Vertex AI does this). The sniffer sits
+/// in front of the SSE decoder and checks the first byte of every line; from a line starting with `{` or
+/// `[` on, the bytes go to a JSON-array decoder instead (it understands strings and escapes, so braces
+/// inside strings cannot fool it) and the SSE decoder sees nothing more. Because the split point is a
+/// byte offset, the outcome does not depend on how the body was cut into pieces.
+#[derive(Debug)]
+struct RawJsonSniffer {
+    at_line_start: bool,
+    /// Bytes scanned so far.
+    position: u64,
+    capture: Option<(u64, JsonArrayDecoder)>,
+}
+
+impl RawJsonSniffer {
+    fn new() -> Self {
+        Self {
+            at_line_start: true,
+            position: 0,
+            capture: None,
+        }
+    }
+
+    /// How many leading bytes of `input` belong to the SSE framing; the rest, if any, starts a JSON
+    /// value (see [`capture`](Self::capture)).
+    fn sse_prefix(&mut self, input: &[u8], max_size: usize) -> usize {
+        if self.capture.is_some() {
+            return 0;
+        }
+        let mut at = 0;
+        while at < input.len() {
+            if self.at_line_start && matches!(input[at], b'{' | b'[') {
+                self.capture = Some((
+                    self.position,
+                    JsonArrayDecoder::with_max_element_size(max_size),
+                ));
+                return at;
+            }
+            match memchr::memchr2(b'\r', b'\n', &input[at..]) {
+                Some(found) => {
+                    self.at_line_start = true;
+                    self.position += found as u64 + 1;
+                    at += found + 1;
+                }
+                None => {
+                    self.at_line_start = false;
+                    self.position += (input.len() - at) as u64;
+                    at = input.len();
+                }
+            }
+        }
+        at
+    }
+
+    /// Feeds bytes of a JSON value found outside the framing; returns the value once complete.
+    fn capture(&mut self, input: &[u8]) -> Option<Result<(u64, Vec<u8>), Error>> {
+        let (start, decoder) = self.capture.as_mut()?;
+        let start = *start;
+        if let Err(err) = decoder.push(input) {
+            return Some(Err(framing_error(err, start)));
+        }
+        let element = decoder.next_element()?;
+        // For `[{"error": …}]` the decoder yields the object inside the array.
+        Some(Ok((start + element.offset, element.json)))
+    }
+
+    /// True when a JSON value outside the framing has started.
+    fn capturing(&self) -> bool {
+        self.capture.is_some()
+    }
+
+    /// The body ended; a capture in progress means the injected JSON was cut off.
+    fn finish(&mut self) -> Option<Error> {
+        let (start, decoder) = self.capture.as_mut()?;
+        let start = *start;
+        let partial = decoder.partial_element().to_vec();
+        match decoder.finish() {
+            Ok(()) => None,
+            Err(_) => Some(Error::truncated(&partial).with_byte_offset(start)),
+        }
+    }
+}
+
+fn framing_error(err: JsonArrayError, base: u64) -> Error {
+    match err {
+        JsonArrayError::UnexpectedByte {
+            byte,
+            offset,
+            expected,
+        } => Error::decode(
+            format!("unexpected byte 0x{byte:02x} in the stream, expected {expected}"),
+            &[byte],
+        )
+        .with_byte_offset(base + offset),
+        JsonArrayError::ElementTooLarge {
+            limit,
+            offset,
+            index,
+        } => Error::too_large(limit)
+            .with_event_index(index)
+            .with_byte_offset(base + offset),
+        JsonArrayError::Truncated {
+            offset,
+            element_offset,
+            ..
+        } => Error::truncated(&[]).with_byte_offset(base + element_offset.unwrap_or(offset)),
+    }
+}
+
+/// Decodes a streamed `streamGenerateContent` body into chunks. Push bytes in with
+/// [`push`](Self::push), signal the end of the body with [`finish`](Self::finish), and take chunks out
+/// with [`next_chunk`](Self::next_chunk). See the [module documentation](self).
+///
+/// The output never depends on how the body was split into pieces.
+#[derive(Debug)]
+pub struct ChunkDecoder {
+    framing: Framing,
+    max_event_size: usize,
+    ready: VecDeque<GenerateContentResponse>,
+    error: Option<Error>,
+    /// The terminal error has been handed out, or decoding finished cleanly.
+    done: bool,
+    finished_input: bool,
+    /// Some candidate carried a finish reason, or the prompt was blocked.
+    saw_finish: bool,
+    chunks: u64,
+}
+
+impl ChunkDecoder {
+    /// A decoder for a body framed as `format`, with the default maximum event size (64 MiB).
+    pub fn new(format: StreamFormat) -> Self {
+        Self::with_max_event_size(format, DEFAULT_MAX_EVENT_SIZE)
+    }
+
+    /// A decoder whose events (or array elements) may be at most `max_event_size` bytes.
+    pub fn with_max_event_size(format: StreamFormat, max_event_size: usize) -> Self {
+        let framing = match format {
+            StreamFormat::JsonArray => {
+                Framing::JsonArray(JsonArrayDecoder::with_max_element_size(max_event_size))
+            }
+            _ => Framing::Sse {
+                decoder: Box::new(SseDecoder::with_max_event_size(max_event_size)),
+                sniffer: RawJsonSniffer::new(),
+            },
+        };
+        Self {
+            framing,
+            max_event_size,
+            ready: VecDeque::new(),
+            error: None,
+            done: false,
+            finished_input: false,
+            saw_finish: false,
+            chunks: 0,
+        }
+    }
+
+    /// Feeds the next piece of the body. Pieces after a terminal error or after [`finish`](Self::finish)
+    /// are ignored.
+    pub fn push(&mut self, bytes: &[u8]) {
+        if self.error.is_some() || self.done || self.finished_input {
+            return;
+        }
+        match &mut self.framing {
+            Framing::Sse { decoder, sniffer } => {
+                let sse = sniffer.sse_prefix(bytes, self.max_event_size);
+                let pushed = decoder.push(&bytes[..sse]);
+                // Events completed before anything else went wrong come first.
+                while let Some(event) = decoder.next_event() {
+                    let position = Position {
+                        index: event.index,
+                        offset: event.offset,
+                    };
+                    if !Self::accept(
+                        &mut self.ready,
+                        &mut self.saw_finish,
+                        &mut self.chunks,
+                        event.data.as_bytes(),
+                        position,
+                        &mut self.error,
+                    ) {
+                        return;
+                    }
+                }
+                if let Err(err) = pushed {
+                    self.error = Some(
+                        Error::too_large(err.limit)
+                            .with_event_index(err.index)
+                            .with_byte_offset(err.offset),
+                    );
+                    return;
+                }
+                if sniffer.capturing()
+                    && let Some(found) = sniffer.capture(&bytes[sse..])
+                {
+                    self.error = Some(match found {
+                        Ok((offset, json)) => injected_error(&json, offset, self.chunks),
+                        Err(err) => err.with_event_index(self.chunks),
+                    });
+                }
+            }
+            Framing::JsonArray(decoder) => {
+                let pushed = decoder.push(bytes);
+                while let Some(element) = decoder.next_element() {
+                    let position = Position {
+                        index: element.index,
+                        offset: element.offset,
+                    };
+                    if !Self::accept(
+                        &mut self.ready,
+                        &mut self.saw_finish,
+                        &mut self.chunks,
+                        &element.json,
+                        position,
+                        &mut self.error,
+                    ) {
+                        return;
+                    }
+                }
+                if let Err(err) = pushed {
+                    self.error = Some(framing_error(err, 0));
+                }
+            }
+        }
+    }
+
+    /// Signals the end of the body. Detects a body cut inside an event (truncated) and a stream that
+    /// ended without any finish reason (incomplete).
+    pub fn finish(&mut self) {
+        if self.error.is_some() || self.done || self.finished_input {
+            return;
+        }
+        self.finished_input = true;
+        match &mut self.framing {
+            Framing::Sse { decoder, sniffer } => {
+                if let Some(err) = sniffer.finish() {
+                    self.error = Some(err.with_event_index(self.chunks));
+                    return;
+                }
+                if let Some(discarded) = decoder.finish() {
+                    self.error = Some(
+                        Error::truncated(&[])
+                            .with_event_index(self.chunks)
+                            .with_byte_offset(discarded.offset),
+                    );
+                    return;
+                }
+            }
+            Framing::JsonArray(decoder) => {
+                if let Err(err) = decoder.finish() {
+                    let partial = decoder.partial_element().to_vec();
+                    let mut error = framing_error(err, 0);
+                    if !partial.is_empty() {
+                        let offset = error.byte_offset();
+                        error = Error::truncated(&partial).with_event_index(self.chunks);
+                        if let Some(offset) = offset {
+                            error = error.with_byte_offset(offset);
+                        }
+                    }
+                    self.error = Some(error);
+                    return;
+                }
+            }
+        }
+        if !self.saw_finish {
+            self.error = Some(Error::incomplete().with_event_index(self.chunks));
+        }
+    }
+
+    /// The next decoded item: chunks in order, then at most one terminal error. `None` means "nothing
+    /// more for now" before [`finish`](Self::finish), and "the end" after it.
+    pub fn next_chunk(&mut self) -> Option<Result<GenerateContentResponse, Error>> {
+        if let Some(chunk) = self.ready.pop_front() {
+            return Some(Ok(chunk));
+        }
+        if self.done {
+            return None;
+        }
+        if let Some(err) = self.error.take() {
+            self.done = true;
+            return Some(Err(err));
+        }
+        if self.finished_input {
+            self.done = true;
+        }
+        None
+    }
+
+    /// The number of chunks decoded so far.
+    pub fn chunks_decoded(&self) -> u64 {
+        self.chunks
+    }
+
+    /// True when some candidate carried a finish reason or the prompt was reported blocked.
+    pub fn saw_finish(&self) -> bool {
+        self.saw_finish
+    }
+
+    /// True once the body ended cleanly and every chunk has been taken, or a terminal error was taken.
+    pub fn is_done(&self) -> bool {
+        self.done
+    }
+
+    /// Decodes one event's data; returns false when it ended the stream with an error.
+    fn accept(
+        ready: &mut VecDeque<GenerateContentResponse>,
+        saw_finish: &mut bool,
+        chunks: &mut u64,
+        data: &[u8],
+        position: Position,
+        error: &mut Option<Error>,
+    ) -> bool {
+        match decode_chunk(data, position) {
+            Ok(chunk) => {
+                if chunk.candidates.iter().any(|c| c.finish_reason.is_some())
+                    || chunk.block_reason().is_some()
+                {
+                    *saw_finish = true;
+                }
+                *chunks += 1;
+                ready.push_back(chunk);
+                true
+            }
+            Err(err) => {
+                *error = Some(err);
+                false
+            }
+        }
+    }
+}
+
+/// A JSON value found outside the SSE framing.
+fn injected_error(json: &[u8], offset: u64, index: u64) -> Error {
+    match ApiError::from_slice(json) {
+        Some(api) => Error::api(api)
+            .with_event_index(index)
+            .with_byte_offset(offset),
+        None => Error::decode(
+            "the stream holds JSON outside of any server-sent event",
+            json,
+        )
+        .with_event_index(index)
+        .with_byte_offset(offset),
+    }
+}
+
+/// Decodes the data of one event or array element.
+fn decode_chunk(data: &[u8], position: Position) -> Result<GenerateContentResponse, Error> {
+    match serde_json::from_slice::<GenerateContentResponse>(data) {
+        Ok(chunk) => {
+            if chunk.extra.contains_key("error")
+                && let Some(api) = ApiError::from_slice(data)
+            {
+                return Err(Error::api(api)
+                    .with_event_index(position.index)
+                    .with_byte_offset(position.offset));
+            }
+            Ok(chunk)
+        }
+        Err(err) => {
+            if let Some(api) = ApiError::from_slice(data) {
+                return Err(Error::api(api)
+                    .with_event_index(position.index)
+                    .with_byte_offset(position.offset));
+            }
+            Err(Error::decode_json(err, data)
+                .with_event_index(position.index)
+                .with_byte_offset(position.offset))
+        }
+    }
+}

@@ -1,0 +1,310 @@
+//! The machinery behind the forward-compatible model: open structs that keep unknown fields, open enums
+//! that keep unknown values, and base64 byte fields.
+//!
+//! Every struct of the model is declared with [`wire_struct!`]. The generated `Deserialize` visits the JSON
+//! object once: known keys go to typed fields, every other key goes to the struct's `extra` map, so a field
+//! Google adds tomorrow survives a parse → serialize round trip. This is done by hand instead of with
+//! `#[serde(flatten)]`, which buffers every object into an intermediate tree before deserializing it and
+//! would double the cost of decoding each streamed chunk.
+
+use std::borrow::Cow;
+use std::fmt;
+
+use base64::Engine as _;
+use bytes::Bytes;
+use serde::de::{self, Deserialize, Deserializer, Visitor};
+
+/// JSON object members that this version of the library does not model, in arrival order of first
+/// appearance.
+pub type Extra = serde_json::Map<String, serde_json::Value>;
+
+/// How a field type tells "absent" from "present", so that serialization omits absent fields the way
+/// Google's own JSON does.
+pub trait WireField {
+    /// True when the field carries no value and is left out of the JSON.
+    fn is_absent(&self) -> bool;
+}
+
+impl<T> WireField for Option<T> {
+    fn is_absent(&self) -> bool {
+        self.is_none()
+    }
+}
+
+impl<T> WireField for Vec<T> {
+    fn is_absent(&self) -> bool {
+        self.is_empty()
+    }
+}
+
+impl<K, V> WireField for std::collections::BTreeMap<K, V> {
+    fn is_absent(&self) -> bool {
+        self.is_empty()
+    }
+}
+
+/// Deserializes `T`, treating JSON `null` as `T::default()` (proto3 JSON allows `null` for any field).
+pub struct NullOr<T>(pub T);
+
+impl<'de, T: Deserialize<'de> + Default> Deserialize<'de> for NullOr<T> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        Option::<T>::deserialize(deserializer).map(|value| NullOr(value.unwrap_or_default()))
+    }
+}
+
+/// An object key, borrowed from the input when it can be.
+pub struct Key<'de>(pub Cow<'de, str>);
+
+impl<'de> Deserialize<'de> for Key<'de> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct KeyVisitor;
+        impl<'de> Visitor<'de> for KeyVisitor {
+            type Value = Key<'de>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("an object key")
+            }
+            fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Key<'de>, E> {
+                Ok(Key(Cow::Borrowed(v)))
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Key<'de>, E> {
+                Ok(Key(Cow::Owned(v.to_owned())))
+            }
+            fn visit_string<E: de::Error>(self, v: String) -> Result<Key<'de>, E> {
+                Ok(Key(Cow::Owned(v)))
+            }
+        }
+        deserializer.deserialize_str(KeyVisitor)
+    }
+}
+
+/// Declares a model struct: public typed fields with their JSON names, `extra` for unknown members,
+/// `Default`, `Clone`, `Debug`, `PartialEq`, and the open (de)serialization described in the module docs.
+macro_rules! wire_struct {
+    (
+        $(#[$meta:meta])*
+        pub struct $name:ident {
+            $(
+                $(#[$fmeta:meta])*
+                $field:ident : $ty:ty = $wire:literal,
+            )*
+        }
+    ) => {
+        $(#[$meta])*
+        #[derive(Clone, Debug, Default, PartialEq)]
+        #[non_exhaustive]
+        pub struct $name {
+            $(
+                $(#[$fmeta])*
+                pub $field: $ty,
+            )*
+            /// Members this version of the library does not model, kept so they survive a round trip.
+            pub extra: $crate::types::wire::Extra,
+        }
+
+        impl ::serde::Serialize for $name {
+            fn serialize<S: ::serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+                use ::serde::ser::SerializeMap as _;
+                let mut map = serializer.serialize_map(None)?;
+                $(
+                    if !$crate::types::wire::WireField::is_absent(&self.$field) {
+                        map.serialize_entry($wire, &self.$field)?;
+                    }
+                )*
+                for (key, value) in &self.extra {
+                    map.serialize_entry(key, value)?;
+                }
+                map.end()
+            }
+        }
+
+        impl<'de> ::serde::Deserialize<'de> for $name {
+            fn deserialize<D: ::serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+                struct StructVisitor;
+                impl<'de> ::serde::de::Visitor<'de> for StructVisitor {
+                    type Value = $name;
+                    fn expecting(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                        f.write_str(concat!("a ", stringify!($name), " object"))
+                    }
+                    fn visit_map<A: ::serde::de::MapAccess<'de>>(self, mut map: A) -> Result<$name, A::Error> {
+                        let mut out = $name::default();
+                        while let Some(key) = map.next_key::<$crate::types::wire::Key<'de>>()? {
+                            match &*key.0 {
+                                $(
+                                    $wire => {
+                                        out.$field = map.next_value::<$crate::types::wire::NullOr<$ty>>()?.0;
+                                    }
+                                )*
+                                _ => {
+                                    let value: ::serde_json::Value = map.next_value()?;
+                                    out.extra.insert(key.0.into_owned(), value);
+                                }
+                            }
+                        }
+                        Ok(out)
+                    }
+                }
+                deserializer.deserialize_map(StructVisitor)
+            }
+        }
+    };
+}
+pub(crate) use wire_struct;
+
+/// Declares an open enum: known values as variants, `Unknown(String)` for anything else. Accepts the
+/// string form and, where a proto number is given, the integer form that older endpoints send.
+macro_rules! wire_enum {
+    (
+        $(#[$meta:meta])*
+        pub enum $name:ident {
+            $(
+                $(#[$vmeta:meta])*
+                $variant:ident = $wire:literal $(($num:literal))?,
+            )*
+        }
+    ) => {
+        $(#[$meta])*
+        #[derive(Clone, Debug, PartialEq, Eq, Hash)]
+        #[non_exhaustive]
+        pub enum $name {
+            $(
+                $(#[$vmeta])*
+                $variant,
+            )*
+            /// A value this version of the library does not know, kept exactly as it arrived (an integer
+            /// value is kept as its decimal text).
+            Unknown(String),
+        }
+
+        impl $name {
+            /// The value's name on the wire.
+            pub fn as_str(&self) -> &str {
+                match self {
+                    $( Self::$variant => $wire, )*
+                    Self::Unknown(other) => other,
+                }
+            }
+
+            /// The value for a wire name; unknown names become `Unknown`.
+            pub fn from_wire(name: &str) -> Self {
+                match name {
+                    $( $wire => Self::$variant, )*
+                    other => Self::Unknown(other.to_owned()),
+                }
+            }
+
+            /// The value for a proto enum number, as sent by endpoints that encode enums as integers.
+            pub fn from_number(number: i64) -> Self {
+                match number {
+                    $( $( $num => Self::$variant, )? )*
+                    other => Self::Unknown(other.to_string()),
+                }
+            }
+
+            /// True for a value this version of the library does not know.
+            pub fn is_unknown(&self) -> bool {
+                matches!(self, Self::Unknown(_))
+            }
+        }
+
+        impl ::std::fmt::Display for $name {
+            fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+
+        impl ::std::str::FromStr for $name {
+            type Err = ::std::convert::Infallible;
+            fn from_str(s: &str) -> Result<Self, Self::Err> {
+                Ok(Self::from_wire(s))
+            }
+        }
+
+        impl From<&str> for $name {
+            fn from(s: &str) -> Self {
+                Self::from_wire(s)
+            }
+        }
+
+        impl ::serde::Serialize for $name {
+            fn serialize<S: ::serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+                serializer.serialize_str(self.as_str())
+            }
+        }
+
+        impl<'de> ::serde::Deserialize<'de> for $name {
+            fn deserialize<D: ::serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+                struct EnumVisitor;
+                impl<'de> ::serde::de::Visitor<'de> for EnumVisitor {
+                    type Value = $name;
+                    fn expecting(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                        f.write_str(concat!("a ", stringify!($name), " name or number"))
+                    }
+                    fn visit_str<E: ::serde::de::Error>(self, v: &str) -> Result<$name, E> {
+                        Ok($name::from_wire(v))
+                    }
+                    fn visit_i64<E: ::serde::de::Error>(self, v: i64) -> Result<$name, E> {
+                        Ok($name::from_number(v))
+                    }
+                    fn visit_u64<E: ::serde::de::Error>(self, v: u64) -> Result<$name, E> {
+                        match i64::try_from(v) {
+                            Ok(v) => Ok($name::from_number(v)),
+                            Err(_) => Ok($name::Unknown(v.to_string())),
+                        }
+                    }
+                }
+                deserializer.deserialize_any(EnumVisitor)
+            }
+        }
+    };
+}
+pub(crate) use wire_enum;
+
+/// Base64 (standard alphabet, padded) as Google writes `bytes` fields; decoding also accepts the URL-safe
+/// alphabet and missing padding, which proto3 JSON allows.
+pub(crate) fn decode_base64(text: &str) -> Result<Bytes, base64::DecodeError> {
+    use base64::engine::DecodePaddingMode;
+    use base64::engine::general_purpose::{GeneralPurpose, GeneralPurposeConfig};
+    const CONFIG: GeneralPurposeConfig = GeneralPurposeConfig::new()
+        .with_decode_padding_mode(DecodePaddingMode::Indifferent)
+        .with_decode_allow_trailing_bits(true);
+    const STANDARD: GeneralPurpose = GeneralPurpose::new(&base64::alphabet::STANDARD, CONFIG);
+    const URL_SAFE: GeneralPurpose = GeneralPurpose::new(&base64::alphabet::URL_SAFE, CONFIG);
+    if text.bytes().any(|b| b == b'-' || b == b'_') {
+        URL_SAFE.decode(text).map(Bytes::from)
+    } else {
+        STANDARD.decode(text).map(Bytes::from)
+    }
+}
+
+/// Encodes bytes the way Google does: standard alphabet, padded.
+pub(crate) fn encode_base64(bytes: &[u8]) -> String {
+    base64::engine::general_purpose::STANDARD.encode(bytes)
+}
+
+/// A `Bytes` field that is base64 text on the wire.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub(crate) struct Base64(pub Bytes);
+
+impl serde::Serialize for Base64 {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(&encode_base64(&self.0))
+    }
+}
+
+impl<'de> Deserialize<'de> for Base64 {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct B64Visitor;
+        impl Visitor<'_> for B64Visitor {
+            type Value = Base64;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("base64 text")
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Base64, E> {
+                decode_base64(v)
+                    .map(Base64)
+                    .map_err(|err| E::custom(format_args!("invalid base64: {err}")))
+            }
+        }
+        deserializer.deserialize_str(B64Visitor)
+    }
+}

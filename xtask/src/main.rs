@@ -1,6 +1,60 @@
 //! `cargo xtask <command>`: project automation.
+//!
+//! Commands:
+//! - `conformance [FILE|DIR]...`: the streaming conformance suite (SSE vectors and real captures).
+//! - `decode --framing sse|json-array [--split N|random:SEED] FILE`: decode one body, print JSON lines.
+//! - `msrv`: check that no runtime dependency needs a newer Rust than the workspace's `rust-version`.
+//! - `sans-io`: check that gemini-proto depends on no I/O or async crate.
 
-fn main() {
-    eprintln!("usage: cargo xtask <command>");
-    std::process::exit(2);
+mod conformance;
+mod decode;
+mod msrv;
+mod rng;
+
+use std::process::ExitCode;
+
+const USAGE: &str = "usage: cargo xtask <command>
+
+commands:
+  conformance [FILE|DIR]...
+      Run the streaming conformance suite: every SSE vector of tests/data/sse-vectors fed whole,
+      one byte at a time and at seeded random split points, and every real capture of
+      tests/data/real-captures/stream-sse and stream-jsonarray decoded under several split patterns.
+      Extra arguments add vector files (*.json in the sse-vectors/1 format) or capture directories
+      (*.sse bodies, or JSON-array bodies). Prints `FAIL <case>` per failure and `N passed, M failed`.
+  decode --framing sse|json-array [--split N|random:SEED] FILE
+      Decode a streamed body and print one compact JSON line per item: {\"chunk\": …} per chunk, at
+      most one {\"error\": …}, and last {\"aggregate\": …, \"complete\": true|false}.
+  msrv
+      Check that every runtime dependency of the published crates needs at most the workspace's
+      rust-version.
+  sans-io
+      Check that gemini-proto's runtime dependency graph holds no I/O or async-runtime crate.
+";
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let Some((command, rest)) = args.split_first() else {
+        eprint!("{USAGE}");
+        return ExitCode::from(2);
+    };
+    let result = match command.as_str() {
+        "conformance" => conformance::run(rest),
+        "decode" => decode::run(rest),
+        "msrv" => msrv::run(rest),
+        "sans-io" => msrv::run_sans_io(rest),
+        "help" | "--help" | "-h" => {
+            print!("{USAGE}");
+            Ok(true)
+        }
+        other => Err(format!("unknown command {other:?}\n\n{USAGE}")),
+    };
+    match result {
+        Ok(true) => ExitCode::SUCCESS,
+        Ok(false) => ExitCode::FAILURE,
+        Err(message) => {
+            eprintln!("error: {message}");
+            ExitCode::from(2)
+        }
+    }
 }

@@ -140,25 +140,32 @@ impl fmt::Debug for Turn<'_> {
     }
 }
 
-/// Why a turn could not be committed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum CommitError {
-    /// The turn's stream has not completed; use [`Turn::commit_partial`] to keep what arrived anyway.
-    NotCompleted,
-}
+/// A turn that could not be committed because its stream has not completed. Holds the turn, so the
+/// caller can still keep what arrived with [`Turn::commit_partial`], or drop it.
+pub struct NotCompleted<'a>(Box<Turn<'a>>);
 
-impl fmt::Display for CommitError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            CommitError::NotCompleted => f.write_str("the turn's stream has not completed"),
-        }
+impl<'a> NotCompleted<'a> {
+    /// The turn, unchanged.
+    pub fn into_turn(self) -> Turn<'a> {
+        *self.0
     }
 }
 
-impl std::error::Error for CommitError {}
+impl fmt::Debug for NotCompleted<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("NotCompleted").field(&self.0).finish()
+    }
+}
 
-impl Turn<'_> {
+impl fmt::Display for NotCompleted<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("the turn's stream has not completed")
+    }
+}
+
+impl std::error::Error for NotCompleted<'_> {}
+
+impl<'a> Turn<'a> {
     /// The request for this turn: the template with the curated history and the user's content.
     pub fn request(&self) -> GenerateContentRequest {
         let mut request = self.chat.template.clone();
@@ -193,10 +200,11 @@ impl Turn<'_> {
     }
 
     /// Commits the user's content and the model's answer to the history, and returns the answer.
-    /// Fails, leaving the history unchanged, when the stream has not completed.
-    pub fn commit(self) -> Result<GenerateContentResponse, CommitError> {
+    /// Fails, leaving the history unchanged and handing the turn back, when the stream has not
+    /// completed.
+    pub fn commit(self) -> Result<GenerateContentResponse, NotCompleted<'a>> {
         if !self.completed {
-            return Err(CommitError::NotCompleted);
+            return Err(NotCompleted(Box::new(self)));
         }
         Ok(self.commit_partial())
     }

@@ -122,12 +122,14 @@ impl RawJsonSniffer {
     fn capture(&mut self, input: &[u8]) -> Option<Result<(u64, Vec<u8>), Error>> {
         let (start, decoder) = self.capture.as_mut()?;
         let start = *start;
-        if let Err(err) = decoder.push(input) {
-            return Some(Err(framing_error(err, start)));
-        }
-        let element = decoder.next_element()?;
+        let pushed = decoder.push(input);
+        // A value completed in this piece wins over anything wrong after it, so that the outcome does
+        // not depend on where the body was cut.
         // For `[{"error": …}]` the decoder yields the object inside the array.
-        Some(Ok((start + element.offset, element.json)))
+        if let Some(element) = decoder.next_element() {
+            return Some(Ok((start + element.offset, element.json)));
+        }
+        pushed.err().map(|err| Err(framing_error(err, start)))
     }
 
     /// True when a JSON value outside the framing has started.
@@ -284,7 +286,7 @@ impl ChunkDecoder {
                     }
                 }
                 if let Err(err) = pushed {
-                    self.error = Some(framing_error(err, 0));
+                    self.error = Some(framing_error(err, 0).with_event_index(self.chunks));
                 }
             }
         }
@@ -315,7 +317,7 @@ impl ChunkDecoder {
             Framing::JsonArray(decoder) => {
                 if let Err(err) = decoder.finish() {
                     let partial = decoder.partial_element().to_vec();
-                    let mut error = framing_error(err, 0);
+                    let mut error = framing_error(err, 0).with_event_index(self.chunks);
                     if !partial.is_empty() {
                         let offset = error.byte_offset();
                         error = Error::truncated(&partial).with_event_index(self.chunks);

@@ -42,7 +42,8 @@ impl Endpoint {
     /// An endpoint at `base_url` (scheme and authority, optionally a path prefix; a trailing slash is
     /// ignored), with the default API version.
     ///
-    /// Fails when the URL has no `http`/`https` scheme or no host, or carries a query or fragment.
+    /// Fails when the URL has no `http`/`https` scheme or no host, or carries credentials, a query or a
+    /// fragment.
     pub fn new(base_url: impl Into<String>) -> Result<Self, Error> {
         let mut base_url: String = base_url.into();
         while base_url.ends_with('/') {
@@ -63,6 +64,15 @@ impl Endpoint {
             return Err(Error::invalid_request(format!(
                 "base URL {base_url:?} has no host"
             )));
+        }
+        // Credentials in the URL would be shown by `Debug` and never sent as authentication.
+        if uri
+            .authority()
+            .is_some_and(|authority| authority.as_str().contains('@'))
+        {
+            return Err(Error::invalid_request(
+                "the base URL must not carry credentials (user:password@); use Auth or a header",
+            ));
         }
         if uri.query().is_some() || base_url.contains('#') {
             return Err(Error::invalid_request(format!(

@@ -114,7 +114,7 @@ impl Api {
         body: &GenerateContentRequest,
     ) -> Result<Request<Bytes>, Error> {
         self.post(
-            &model_method(model, "generateContent"),
+            &model_method(model, "generateContent")?,
             body,
             "application/json",
         )
@@ -136,7 +136,7 @@ impl Api {
         body: &GenerateContentRequest,
         format: StreamFormat,
     ) -> Result<Request<Bytes>, Error> {
-        let path = model_method(model, "streamGenerateContent");
+        let path = model_method(model, "streamGenerateContent")?;
         match format {
             StreamFormat::Sse => self.post(&format!("{path}?alt=sse"), body, "text/event-stream"),
             StreamFormat::JsonArray => self.post(&path, body, "application/json"),
@@ -160,13 +160,13 @@ impl Api {
                 inner.model = Some(model_resource_name(model).into_owned());
             }
             return self.post(
-                &model_method(model, "countTokens"),
+                &model_method(model, "countTokens")?,
                 &body,
                 "application/json",
             );
         }
         self.post(
-            &model_method(model, "countTokens"),
+            &model_method(model, "countTokens")?,
             body,
             "application/json",
         )
@@ -179,7 +179,7 @@ impl Api {
         body: &EmbedContentRequest,
     ) -> Result<Request<Bytes>, Error> {
         self.post(
-            &model_method(model, "embedContent"),
+            &model_method(model, "embedContent")?,
             body,
             "application/json",
         )
@@ -191,7 +191,7 @@ impl Api {
         model: &str,
         body: &BatchEmbedContentsRequest,
     ) -> Result<Request<Bytes>, Error> {
-        let path = model_method(model, "batchEmbedContents");
+        let path = model_method(model, "batchEmbedContents")?;
         if body.requests.iter().all(|request| request.model.is_some()) {
             return self.post(&path, body, "application/json");
         }
@@ -205,7 +205,7 @@ impl Api {
 
     /// `GET models/{model}`.
     pub fn get_model(&self, model: &str) -> Result<Request<Bytes>, Error> {
-        self.get(&model_resource_name(model))
+        self.get(&checked_model(model)?)
     }
 
     /// `GET models`, one page: at most `page_size` models (the service's default when `None`), starting
@@ -299,8 +299,30 @@ impl Api {
     }
 }
 
-fn model_method(model: &str, method: &str) -> String {
-    format!("{}:{method}", model_resource_name(model))
+fn model_method(model: &str, method: &str) -> Result<String, Error> {
+    Ok(format!("{}:{method}", checked_model(model)?))
+}
+
+/// The model's resource name, when it can go into a URL path as it is: every segment non-empty, not
+/// `.` or `..`, and free of characters that would end the path (`?`, `#`), escapes (`%`), whitespace
+/// and control characters. Anything else would silently send the request elsewhere.
+fn checked_model(model: &str) -> Result<std::borrow::Cow<'_, str>, Error> {
+    let name = model_resource_name(model);
+    let valid = name.split('/').all(|segment| {
+        !segment.is_empty()
+            && segment != "."
+            && segment != ".."
+            && segment
+                .bytes()
+                .all(|b| b.is_ascii_graphic() && !matches!(b, b'?' | b'#' | b'%'))
+    });
+    if valid {
+        Ok(name)
+    } else {
+        Err(Error::invalid_request(format!(
+            "invalid model name {model:?}"
+        )))
+    }
 }
 
 fn is_sensitive(name: &HeaderName) -> bool {

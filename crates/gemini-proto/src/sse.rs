@@ -49,6 +49,9 @@ use std::fmt;
 /// limit has to be far above the size of ordinary text events (a few hundred bytes).
 pub const DEFAULT_MAX_EVENT_SIZE: usize = 64 * 1024 * 1024;
 
+/// A held-over `data` line at least this long becomes the data buffer without being copied.
+const ADOPT_LINE_LEN: usize = 16 * 1024;
+
 /// UTF-8 encoding of U+FEFF BYTE ORDER MARK.
 const BOM: &[u8; 3] = b"\xEF\xBB\xBF";
 
@@ -328,9 +331,14 @@ impl SseDecoder {
                     self.line.extend_from_slice(&rest[..end]);
                     let line_offset = self.line_offset;
                     let value_start = data_value_start(&self.line);
-                    if let (Some(start), false) = (value_start, self.has_data) {
+                    if let (Some(start), false, true) = (
+                        value_start,
+                        self.has_data,
+                        self.line.len() >= ADOPT_LINE_LEN,
+                    ) {
                         // A long first `data` line (an image, say) was held over several pieces:
-                        // adopt its buffer as the data buffer instead of copying it again.
+                        // adopt its buffer as the data buffer instead of copying it again. (Short
+                        // lines are copied, so that `line` keeps its allocation.)
                         self.check_size(self.line.len(), line_offset)?;
                         self.data = std::mem::take(&mut self.line);
                         self.data.drain(..start);

@@ -268,3 +268,42 @@ fn retry_overflow_saturates_and_non_digits_are_ignored() {
         .unwrap();
     assert_eq!(decoder.reconnection_time(), Some(u64::MAX));
 }
+
+#[test]
+fn long_data_lines_held_over_many_pieces_decode_like_whole_input() {
+    // Lines long enough to be held over many pieces (the decoder handles those specially).
+    let long = "L".repeat(40_000);
+    let body = format!(
+        ": c\r\ndata:{long}\r\ndata: two\r\n\r\ndata {long}\r\n\r\ndata\r\ndata: {long}\r\n\r\nevent: e\r\ndata: {long}\r\n\r\n"
+    );
+    // `data {long}` is an unknown field (no dispatch); `data` alone contributes an empty line.
+    let want = [format!("{long}\ntwo"), format!("\n{long}"), long.clone()];
+    for size in [1, 7, 1000, 1460, 16_384, 50_000, body.len()] {
+        let mut decoder = SseDecoder::new();
+        for piece in body.as_bytes().chunks(size) {
+            decoder.push(piece).unwrap();
+        }
+        let events = all_events(&mut decoder);
+        let got: Vec<&str> = events.iter().map(|e| e.data.as_str()).collect();
+        assert_eq!(got, want, "pieces of {size}");
+        let offsets: Vec<u64> = events.iter().map(|e| e.offset).collect();
+        assert_eq!(offsets, [5, 80_034, 120_060], "pieces of {size}");
+        assert_eq!(events[2].event_type(), "e");
+        assert_eq!(decoder.finish(), None);
+    }
+    // The size limit applies to adopted lines too.
+    let mut decoder = SseDecoder::with_max_event_size(30_000);
+    let err = body
+        .as_bytes()
+        .chunks(1460)
+        .find_map(|piece| decoder.push(piece).err())
+        .unwrap();
+    assert_eq!(
+        err,
+        EventTooLarge {
+            limit: 30_000,
+            offset: 5,
+            index: 0
+        }
+    );
+}

@@ -358,32 +358,32 @@ impl<'de> Deserialize<'de> for Part {
                 while let Some(key) = map.next_key::<Key<'de>>()? {
                     let data = match &*key.0 {
                         "text" => map.next_value::<Option<String>>()?.map(PartData::Text),
-                        "inlineData" => map.next_value::<Option<Blob>>()?.map(PartData::InlineData),
-                        "fileData" => map
+                        "inlineData" | "inline_data" => map.next_value::<Option<Blob>>()?.map(PartData::InlineData),
+                        "fileData" | "file_data" => map
                             .next_value::<Option<FileData>>()?
                             .map(PartData::FileData),
-                        "functionCall" => map
+                        "functionCall" | "function_call" => map
                             .next_value::<Option<FunctionCall>>()?
                             .map(PartData::FunctionCall),
-                        "functionResponse" => map
+                        "functionResponse" | "function_response" => map
                             .next_value::<Option<FunctionResponse>>()?
                             .map(PartData::FunctionResponse),
-                        "executableCode" => map
+                        "executableCode" | "executable_code" => map
                             .next_value::<Option<ExecutableCode>>()?
                             .map(PartData::ExecutableCode),
-                        "codeExecutionResult" => map
+                        "codeExecutionResult" | "code_execution_result" => map
                             .next_value::<Option<CodeExecutionResult>>()?
                             .map(PartData::CodeExecutionResult),
                         "thought" => {
                             part.thought = map.next_value()?;
                             continue;
                         }
-                        "thoughtSignature" => {
+                        "thoughtSignature" | "thought_signature" => {
                             part.thought_signature =
                                 map.next_value::<Option<Base64>>()?.map(|b| b.0);
                             continue;
                         }
-                        "videoMetadata" => {
+                        "videoMetadata" | "video_metadata" => {
                             part.video_metadata = map.next_value()?;
                             continue;
                         }
@@ -468,7 +468,7 @@ impl<'de> Deserialize<'de> for Blob {
                 let mut blob = Blob::default();
                 while let Some(key) = map.next_key::<Key<'de>>()? {
                     match &*key.0 {
-                        "mimeType" => blob.mime_type = map.next_value::<NullOr<String>>()?.0,
+                        "mimeType" | "mime_type" => blob.mime_type = map.next_value::<NullOr<String>>()?.0,
                         "data" => {
                             blob.data = map.next_value::<Option<Base64>>()?.unwrap_or_default().0
                         }

@@ -34,10 +34,10 @@ wire_struct! {
         usage_metadata: Option<UsageMetadata> = "usageMetadata",
         /// The model version that answered.
         model_version: Option<String> = "modelVersion",
-        /// The identifier of this response (the same on every chunk of a stream).
-        response_id: Option<String> = "responseId",
         /// When the response was created (Vertex AI).
         create_time: Option<String> = "createTime",
+        /// The identifier of this response (the same on every chunk of a stream).
+        response_id: Option<String> = "responseId",
     }
 }
 
@@ -105,26 +105,26 @@ wire_struct! {
         content: Option<Content> = "content",
         /// Why generation stopped; absent while a stream is still generating this candidate.
         finish_reason: Option<FinishReason> = "finishReason",
-        /// A human-readable explanation of the finish reason.
-        finish_message: Option<String> = "finishMessage",
+        /// The index of this candidate among the response's candidates.
+        index: Option<u32> = "index",
         /// Safety ratings of the candidate.
         safety_ratings: Vec<SafetyRating> = "safetyRatings",
         /// Sources the candidate recites.
         citation_metadata: Option<CitationMetadata> = "citationMetadata",
-        /// Tokens in this candidate.
-        token_count: Option<u32> = "tokenCount",
-        /// Attributions for attributed question answering (kept as JSON).
-        grounding_attributions: Vec<Value> = "groundingAttributions",
         /// Grounding sources (search, URL context, retrieval).
         grounding_metadata: Option<GroundingMetadata> = "groundingMetadata",
+        /// A human-readable explanation of the finish reason.
+        finish_message: Option<String> = "finishMessage",
+        /// What the URL-context tool retrieved.
+        url_context_metadata: Option<UrlContextMetadata> = "urlContextMetadata",
         /// The average log probability of the candidate's tokens.
         avg_logprobs: Option<f64> = "avgLogprobs",
         /// Log probabilities of the chosen and top tokens.
         logprobs_result: Option<LogprobsResult> = "logprobsResult",
-        /// What the URL-context tool retrieved.
-        url_context_metadata: Option<UrlContextMetadata> = "urlContextMetadata",
-        /// The index of this candidate among the response's candidates.
-        index: Option<u32> = "index",
+        /// Tokens in this candidate.
+        token_count: Option<u32> = "tokenCount",
+        /// Attributions for attributed question answering (kept as JSON).
+        grounding_attributions: Vec<Value> = "groundingAttributions",
     }
 }
 
@@ -322,26 +322,26 @@ wire_struct! {
     pub struct UsageMetadata {
         /// Tokens in the prompt (including cached content).
         prompt_token_count: Option<u32> = "promptTokenCount",
-        /// Tokens of the prompt served from the cache.
-        cached_content_token_count: Option<u32> = "cachedContentTokenCount",
         /// Tokens in the candidates.
         candidates_token_count: Option<u32> = "candidatesTokenCount",
-        /// Tokens in tool-use prompts.
-        tool_use_prompt_token_count: Option<u32> = "toolUsePromptTokenCount",
-        /// Tokens spent thinking.
-        thoughts_token_count: Option<u32> = "thoughtsTokenCount",
         /// All tokens.
         total_token_count: Option<u32> = "totalTokenCount",
+        /// The traffic type (Vertex AI).
+        traffic_type: Option<TrafficType> = "trafficType",
+        /// Tokens of the prompt served from the cache.
+        cached_content_token_count: Option<u32> = "cachedContentTokenCount",
         /// Prompt tokens per modality.
         prompt_tokens_details: Vec<ModalityTokenCount> = "promptTokensDetails",
         /// Cached tokens per modality.
         cache_tokens_details: Vec<ModalityTokenCount> = "cacheTokensDetails",
         /// Candidate tokens per modality.
         candidates_tokens_details: Vec<ModalityTokenCount> = "candidatesTokensDetails",
+        /// Tokens in tool-use prompts.
+        tool_use_prompt_token_count: Option<u32> = "toolUsePromptTokenCount",
         /// Tool-use prompt tokens per modality.
         tool_use_prompt_tokens_details: Vec<ModalityTokenCount> = "toolUsePromptTokensDetails",
-        /// The traffic type (Vertex AI).
-        traffic_type: Option<TrafficType> = "trafficType",
+        /// Tokens spent thinking.
+        thoughts_token_count: Option<u32> = "thoughtsTokenCount",
     }
 }
 

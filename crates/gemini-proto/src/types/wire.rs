@@ -128,9 +128,17 @@ macro_rules! wire_struct {
                     fn visit_map<A: ::serde::de::MapAccess<'de>>(self, mut map: A) -> Result<$name, A::Error> {
                         let mut out = $name::default();
                         while let Some(key) = map.next_key::<$crate::types::wire::Key<'de>>()? {
+                            // Google accepts the proto field names (snake_case) as well as the JSON
+                            // names; so does the model. Where both are the same the second arm is dead.
+                            #[allow(unreachable_patterns)]
                             match &*key.0 {
                                 $(
                                     $wire => {
+                                        out.$field = map.next_value::<$crate::types::wire::NullOr<$ty>>()?.0;
+                                    }
+                                )*
+                                $(
+                                    stringify!($field) => {
                                         out.$field = map.next_value::<$crate::types::wire::NullOr<$ty>>()?.0;
                                     }
                                 )*

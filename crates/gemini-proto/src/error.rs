@@ -1611,19 +1611,16 @@ fn parse_json_duration(v: &Value) -> Option<Duration> {
     }
 }
 
-/// Formats a duration as a `google.protobuf.Duration` JSON string (0, 3, 6 or 9 fractional digits).
+/// Formats a duration as a `google.protobuf.Duration` JSON string the way Google's servers write it:
+/// the shortest exact decimal (`"34.4s"`, `"26s"`, `"0.000000005s"`).
 fn format_proto_duration(d: Duration) -> String {
     let secs = d.as_secs();
     let nanos = d.subsec_nanos();
     if nanos == 0 {
-        format!("{secs}s")
-    } else if nanos.is_multiple_of(1_000_000) {
-        format!("{secs}.{:03}s", nanos / 1_000_000)
-    } else if nanos.is_multiple_of(1_000) {
-        format!("{secs}.{:06}s", nanos / 1_000)
-    } else {
-        format!("{secs}.{nanos:09}s")
+        return format!("{secs}s");
     }
+    let fraction = format!("{nanos:09}");
+    format!("{secs}.{}s", fraction.trim_end_matches('0'))
 }
 
 #[cfg(test)]
@@ -1645,7 +1642,7 @@ mod tests {
     fn duration_formatting() {
         assert_eq!(
             format_proto_duration(Duration::from_millis(34_400)),
-            "34.400s"
+            "34.4s"
         );
         assert_eq!(format_proto_duration(Duration::from_secs(26)), "26s");
         assert_eq!(format_proto_duration(Duration::new(1, 1_000)), "1.000001s");

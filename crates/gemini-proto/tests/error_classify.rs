@@ -727,7 +727,7 @@ fn error_serializes_back_to_rpc_status() {
                 "@type": "type.googleapis.com/google.rpc.Help",
                 "links": [{"description": "About rate limits", "url": "https://example.com/docs/rate-limits"}]
             },
-            {"@type": "type.googleapis.com/google.rpc.RetryInfo", "retryDelay": "34.400s"}
+            {"@type": "type.googleapis.com/google.rpc.RetryInfo", "retryDelay": "34.4s"}
         ]
     });
     assert_eq!(serde_json::to_value(&api).unwrap(), expected);

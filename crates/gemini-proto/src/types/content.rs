@@ -358,7 +358,9 @@ impl<'de> Deserialize<'de> for Part {
                 while let Some(key) = map.next_key::<Key<'de>>()? {
                     let data = match &*key.0 {
                         "text" => map.next_value::<Option<String>>()?.map(PartData::Text),
-                        "inlineData" | "inline_data" => map.next_value::<Option<Blob>>()?.map(PartData::InlineData),
+                        "inlineData" | "inline_data" => {
+                            map.next_value::<Option<Blob>>()?.map(PartData::InlineData)
+                        }
                         "fileData" | "file_data" => map
                             .next_value::<Option<FileData>>()?
                             .map(PartData::FileData),
@@ -468,7 +470,9 @@ impl<'de> Deserialize<'de> for Blob {
                 let mut blob = Blob::default();
                 while let Some(key) = map.next_key::<Key<'de>>()? {
                     match &*key.0 {
-                        "mimeType" | "mime_type" => blob.mime_type = map.next_value::<NullOr<String>>()?.0,
+                        "mimeType" | "mime_type" => {
+                            blob.mime_type = map.next_value::<NullOr<String>>()?.0
+                        }
                         "data" => {
                             blob.data = map.next_value::<Option<Base64>>()?.unwrap_or_default().0
                         }

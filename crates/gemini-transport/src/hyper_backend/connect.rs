@@ -1,0 +1,249 @@
+//! Establishing connections: TCP (+ `CONNECT` tunnel) (+ TLS with ALPN), then the hyper
+//! handshake, on either runtime.
+
+use std::io;
+use std::sync::Arc;
+
+use hyper::client::conn::{http1, http2};
+use rustls::ClientConfig;
+use rustls_pki_types::ServerName;
+
+use super::pool::{CancelToken, Cancelable, H1Conn, Key, ReqBody};
+use super::proxy::{self, ProxyUrl};
+use crate::rt::{Exec, HyperTimer};
+use crate::{ErrorKind, Runtime, TransportError};
+
+/// A freshly established connection.
+#[derive(Debug)]
+pub(crate) enum Conn {
+    H1(H1Conn),
+    H2(http2::SendRequest<ReqBody>),
+}
+
+#[derive(Debug)]
+pub(crate) struct ConnectParams<'a> {
+    pub(crate) key: &'a Key,
+    pub(crate) proxy: Option<&'a ProxyUrl>,
+    pub(crate) tls: &'a Arc<ClientConfig>,
+    pub(crate) h2_keep_alive: Option<std::time::Duration>,
+}
+
+fn strip_brackets(host: &str) -> &str {
+    host.trim_start_matches('[').trim_end_matches(']')
+}
+
+fn connect_error(e: io::Error, what: &str) -> TransportError {
+    TransportError::with_source(ErrorKind::Connect, e).with_message(format!("connecting to {what}"))
+}
+
+fn tls_error(e: io::Error) -> TransportError {
+    // tokio-rustls/futures-rustls carry the rustls error inside the io::Error; keep the
+    // source chain, flatten the message.
+    let msg = format!("TLS handshake failed: {e}");
+    TransportError::with_source(ErrorKind::Tls, e).with_message(msg)
+}
+
+fn server_name(host: &str) -> Result<ServerName<'static>, TransportError> {
+    ServerName::try_from(strip_brackets(host).to_owned()).map_err(|e| {
+        TransportError::with_source(ErrorKind::InvalidRequest, e)
+            .with_message(format!("invalid TLS server name {host:?}"))
+    })
+}
+
+pub(crate) async fn establish(p: ConnectParams<'_>) -> Result<Conn, TransportError> {
+    match p.key.runtime {
+        #[cfg(feature = "tokio")]
+        Runtime::Tokio => tokio_rt::establish(p).await,
+        #[cfg(feature = "smol")]
+        Runtime::Smol => smol_rt::establish(p).await,
+    }
+}
+
+async fn handshake<I>(
+    io: I,
+    h2: bool,
+    rt: Runtime,
+    p: &ConnectParams<'_>,
+) -> Result<Conn, TransportError>
+where
+    I: hyper::rt::Read + hyper::rt::Write + Unpin + Send + 'static,
+{
+    let proto = |e: hyper::Error| {
+        TransportError::with_source(ErrorKind::Protocol, e).with_message("HTTP handshake failed")
+    };
+    if h2 {
+        let mut b = http2::Builder::new(Exec(rt));
+        b.timer(HyperTimer(rt));
+        if let Some(interval) = p.h2_keep_alive {
+            b.keep_alive_interval(interval).keep_alive_while_idle(true);
+        }
+        let (sender, conn) = b.handshake(io).await.map_err(proto)?;
+        rt.spawn(async move {
+            let _ = conn.await;
+        });
+        Ok(Conn::H2(sender))
+    } else {
+        let (sender, conn) = http1::Builder::new().handshake(io).await.map_err(proto)?;
+        let cancel = CancelToken::default();
+        rt.spawn(Cancelable::new(conn, cancel.clone()));
+        Ok(Conn::H1(H1Conn { sender, cancel }))
+    }
+}
+
+#[cfg(feature = "tokio")]
+mod tokio_rt {
+    use hyper_util::rt::TokioIo;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use tokio::net::TcpStream;
+
+    use super::*;
+
+    async fn tcp(host: &str, port: u16) -> io::Result<TcpStream> {
+        let s = TcpStream::connect((strip_brackets(host), port)).await?;
+        s.set_nodelay(true)?;
+        Ok(s)
+    }
+
+    async fn tunnel(
+        s: &mut TcpStream,
+        host: &str,
+        port: u16,
+        proxy: &ProxyUrl,
+    ) -> Result<(), TransportError> {
+        let io_err = |e: io::Error| {
+            TransportError::with_source(ErrorKind::Proxy, e).with_message("proxy tunnel I/O failed")
+        };
+        s.write_all(&proxy::connect_request(host, port, proxy))
+            .await
+            .map_err(io_err)?;
+        let mut buf = Vec::with_capacity(512);
+        let mut chunk = [0u8; 512];
+        loop {
+            let n = s.read(&mut chunk).await.map_err(io_err)?;
+            if n == 0 {
+                return Err(TransportError::new(
+                    ErrorKind::Proxy,
+                    "proxy closed the connection during CONNECT",
+                ));
+            }
+            buf.extend_from_slice(&chunk[..n]);
+            if let Some(end) = proxy::parse_connect_response(&buf)? {
+                if end != buf.len() {
+                    return Err(TransportError::new(
+                        ErrorKind::Proxy,
+                        "proxy sent data before the tunnel was used",
+                    ));
+                }
+                return Ok(());
+            }
+        }
+    }
+
+    pub(super) async fn establish(p: ConnectParams<'_>) -> Result<Conn, TransportError> {
+        let key = p.key;
+        let tcp_stream = match p.proxy {
+            Some(proxy) => {
+                let mut s = tcp(&proxy.host, proxy.port)
+                    .await
+                    .map_err(|e| connect_error(e, "proxy"))?;
+                if key.https {
+                    tunnel(&mut s, &key.host, key.port, proxy).await?;
+                }
+                s
+            }
+            None => tcp(&key.host, key.port)
+                .await
+                .map_err(|e| connect_error(e, "server"))?,
+        };
+        if !key.https {
+            return handshake(TokioIo::new(tcp_stream), false, key.runtime, &p).await;
+        }
+        let name = server_name(&key.host)?;
+        let connector = tokio_rustls::TlsConnector::from(Arc::clone(p.tls));
+        let tls = connector
+            .connect(name, tcp_stream)
+            .await
+            .map_err(tls_error)?;
+        let h2 = tls.get_ref().1.alpn_protocol() == Some(b"h2");
+        handshake(TokioIo::new(tls), h2, key.runtime, &p).await
+    }
+}
+
+#[cfg(feature = "smol")]
+mod smol_rt {
+    use smol::io::{AsyncReadExt, AsyncWriteExt};
+    use smol::net::TcpStream;
+
+    use super::*;
+    use crate::rt::smol_io::FuturesIo;
+
+    async fn tcp(host: &str, port: u16) -> io::Result<TcpStream> {
+        let s = TcpStream::connect((strip_brackets(host), port)).await?;
+        s.set_nodelay(true)?;
+        Ok(s)
+    }
+
+    async fn tunnel(
+        s: &mut TcpStream,
+        host: &str,
+        port: u16,
+        proxy: &ProxyUrl,
+    ) -> Result<(), TransportError> {
+        let io_err = |e: io::Error| {
+            TransportError::with_source(ErrorKind::Proxy, e).with_message("proxy tunnel I/O failed")
+        };
+        s.write_all(&proxy::connect_request(host, port, proxy))
+            .await
+            .map_err(io_err)?;
+        let mut buf = Vec::with_capacity(512);
+        let mut chunk = [0u8; 512];
+        loop {
+            let n = s.read(&mut chunk).await.map_err(io_err)?;
+            if n == 0 {
+                return Err(TransportError::new(
+                    ErrorKind::Proxy,
+                    "proxy closed the connection during CONNECT",
+                ));
+            }
+            buf.extend_from_slice(&chunk[..n]);
+            if let Some(end) = proxy::parse_connect_response(&buf)? {
+                if end != buf.len() {
+                    return Err(TransportError::new(
+                        ErrorKind::Proxy,
+                        "proxy sent data before the tunnel was used",
+                    ));
+                }
+                return Ok(());
+            }
+        }
+    }
+
+    pub(super) async fn establish(p: ConnectParams<'_>) -> Result<Conn, TransportError> {
+        let key = p.key;
+        let tcp_stream = match p.proxy {
+            Some(proxy) => {
+                let mut s = tcp(&proxy.host, proxy.port)
+                    .await
+                    .map_err(|e| connect_error(e, "proxy"))?;
+                if key.https {
+                    tunnel(&mut s, &key.host, key.port, proxy).await?;
+                }
+                s
+            }
+            None => tcp(&key.host, key.port)
+                .await
+                .map_err(|e| connect_error(e, "server"))?,
+        };
+        if !key.https {
+            return handshake(FuturesIo::new(tcp_stream), false, key.runtime, &p).await;
+        }
+        let name = server_name(&key.host)?;
+        let connector = futures_rustls::TlsConnector::from(Arc::clone(p.tls));
+        let tls = connector
+            .connect(name, tcp_stream)
+            .await
+            .map_err(tls_error)?;
+        let h2 = tls.get_ref().1.alpn_protocol() == Some(b"h2");
+        handshake(FuturesIo::new(tls), h2, key.runtime, &p).await
+    }
+}

@@ -344,6 +344,15 @@ fn error_response(err: &ApiError, mode: Mode) -> Response<EmuBody> {
     resp
 }
 
+/// The largest request body accepted, as Google's limit: 20 MiB.
+pub(crate) const MAX_REQUEST_BYTES: usize = 20 * 1024 * 1024;
+
+fn payload_too_large() -> ApiError {
+    bad_request(format!(
+        "Request payload size exceeds the limit: {MAX_REQUEST_BYTES} bytes."
+    ))
+}
+
 fn bad_request(message: String) -> ApiError {
     let detail = json::bad_request_detail(&message);
     api_error(400, message).with_detail(detail)
@@ -420,9 +429,30 @@ async fn handle(
 ) -> Response<EmuBody> {
     shared.n_requests.fetch_add(1, Ordering::Relaxed);
     let (parts, body) = req.into_parts();
-    let body = match body.collect().await {
-        Ok(b) => b.to_bytes(),
-        Err(_) => Bytes::new(),
+    // Google refuses request bodies over 20 MiB; a body cut short is an error, never an empty body.
+    let declared = parts
+        .headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    let (body, body_error) = if declared.is_some_and(|n| n > MAX_REQUEST_BYTES as u64) {
+        (Bytes::new(), Some(payload_too_large()))
+    } else {
+        match http_body_util::Limited::new(body, MAX_REQUEST_BYTES)
+            .collect()
+            .await
+        {
+            Ok(b) => (b.to_bytes(), None),
+            Err(err) if err.is::<http_body_util::LengthLimitError>() => {
+                (Bytes::new(), Some(payload_too_large()))
+            }
+            Err(err) => (
+                Bytes::new(),
+                Some(bad_request(format!(
+                    "The request body could not be read completely: {err}."
+                ))),
+            ),
+        }
     };
     let path = percent_decode(parts.uri.path());
     let query = parts.uri.query().map(str::to_owned);
@@ -477,6 +507,9 @@ async fn handle(
         Some("streamGenerateContent") => Mode::JsonArray,
         _ => Mode::Unary,
     };
+    if let Some(err) = body_error {
+        return error_response(&err, mode);
+    }
     if !matches!(version, "v1" | "v1beta" | "v1alpha")
         || !(rest == "models" || rest.starts_with("models/"))
     {

@@ -774,3 +774,30 @@ fn blocking_start_and_stop() {
     // Stopped: nothing listens any more.
     assert!(std::net::TcpStream::connect(addr).is_err());
 }
+
+#[tokio::test]
+async fn oversized_and_truncated_request_bodies_are_refused() {
+    let emu = emulator().await;
+    // A declared length over Google's 20 MiB limit is refused before the body is read.
+    let r = post_declaring(emu.addr(), UNARY, 21 * 1024 * 1024, b"{\"contents\": [").await;
+    assert_eq!(r.status, 400, "{}", r.text());
+    let e = r.json();
+    assert_eq!(e["error"]["status"], "INVALID_ARGUMENT");
+    assert_eq!(
+        e["error"]["message"],
+        "Request payload size exceeds the limit: 20971520 bytes."
+    );
+    // A body that ends before its declared length is an error, not an empty request.
+    let body = gen_body("cut short");
+    let r = post_declaring(emu.addr(), UNARY, body.len() + 100, body.as_bytes()).await;
+    assert_eq!(r.status, 400, "{}", r.text());
+    let message = r.json()["error"]["message"].as_str().unwrap().to_owned();
+    assert!(
+        message.starts_with("The request body could not be read completely"),
+        "{message}"
+    );
+    // The stream endpoint answers the same way, labelled as Google labels stream errors.
+    let r = post_declaring(emu.addr(), SSE, 21 * 1024 * 1024, b"{").await;
+    assert_eq!(r.status, 400);
+    assert_eq!(r.header("content-type"), Some("text/event-stream"));
+}

@@ -119,6 +119,43 @@ pub async fn send(
     parse(&raw, read_error, elapsed, reads)
 }
 
+/// POST with the test key, declaring `content_length` but sending only `body`, then closing the
+/// writing side: a request body that is cut short (or, with a large declared length, oversized).
+pub async fn post_declaring(
+    addr: SocketAddr,
+    path: &str,
+    content_length: usize,
+    body: &[u8],
+) -> Resp {
+    let mut stream = TcpStream::connect(addr).await.expect("connect");
+    let head = format!(
+        "POST {path} HTTP/1.1\r\nhost: {addr}\r\nconnection: close\r\nx-goog-api-key: {KEY}\r\n\
+         content-type: application/json\r\ncontent-length: {content_length}\r\n\r\n"
+    );
+    let start = Instant::now();
+    stream.write_all(head.as_bytes()).await.expect("write head");
+    stream.write_all(body).await.expect("write body");
+    stream.shutdown().await.expect("close the writing side");
+    let mut raw = Vec::new();
+    let mut buf = vec![0u8; 64 * 1024];
+    let mut read_error = None;
+    let mut reads = 0;
+    loop {
+        match stream.read(&mut buf).await {
+            Ok(0) => break,
+            Ok(n) => {
+                reads += 1;
+                raw.extend_from_slice(&buf[..n]);
+            }
+            Err(e) => {
+                read_error = Some(e.kind());
+                break;
+            }
+        }
+    }
+    parse(&raw, read_error, start.elapsed(), reads)
+}
+
 /// POST with the test key.
 pub async fn post(addr: SocketAddr, path: &str, body: &str) -> Resp {
     send(addr, "POST", path, &[("x-goog-api-key", KEY)], body).await

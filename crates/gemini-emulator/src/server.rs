@@ -404,18 +404,7 @@ fn parse_body<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
     } else {
         body
     };
-    serde_json::from_slice(body).or_else(|e| {
-        // Workaround: proto3 JSON (and Google) accept int64 values as strings, and the JS SDK
-        // sends schema limits that way (`"minItems": "3"`), but `gemini_proto::types::Schema`
-        // reads its int64 fields as JSON numbers only. Retry with those limits as numbers; if that
-        // does not parse either, report the original error.
-        let mut value: serde_json::Value =
-            serde_json::from_slice(body).map_err(|_| invalid_json(&e))?;
-        if !generate::schema_limits_to_numbers(&mut value) {
-            return Err(invalid_json(&e));
-        }
-        serde_json::from_value(value).map_err(|_| invalid_json(&e))
-    })
+    serde_json::from_slice(body).map_err(|e| invalid_json(&e))
 }
 
 fn invalid_json(e: &serde_json::Error) -> ApiError {

@@ -414,26 +414,19 @@ fn injected_error(json: &[u8], offset: u64, index: u64) -> Error {
 
 /// Decodes the data of one event or array element.
 fn decode_chunk(data: &[u8], position: Position) -> Result<GenerateContentResponse, Error> {
-    match serde_json::from_slice::<GenerateContentResponse>(data) {
-        Ok(chunk) => {
-            if chunk.extra.contains_key("error")
-                && let Some(api) = ApiError::from_slice(data)
-            {
-                return Err(Error::api(api)
-                    .with_event_index(position.index)
-                    .with_byte_offset(position.offset));
-            }
-            Ok(chunk)
-        }
-        Err(err) => {
-            if let Some(api) = ApiError::from_slice(data) {
-                return Err(Error::api(api)
-                    .with_event_index(position.index)
-                    .with_byte_offset(position.offset));
-            }
-            Err(Error::decode_json(err, data)
-                .with_event_index(position.index)
-                .with_byte_offset(position.offset))
-        }
-    }
+    let error = match serde_json::from_slice::<GenerateContentResponse>(data) {
+        // An `{"error": …}` object parses as a response whose only member is unknown.
+        Ok(chunk) if !chunk.extra.contains_key("error") => return Ok(chunk),
+        Ok(chunk) => match ApiError::from_slice(data) {
+            Some(api) => Error::api(api),
+            None => return Ok(chunk),
+        },
+        Err(err) => match ApiError::from_slice(data) {
+            Some(api) => Error::api(api),
+            None => Error::decode_json(err, data),
+        },
+    };
+    Err(error
+        .with_event_index(position.index)
+        .with_byte_offset(position.offset))
 }

@@ -235,3 +235,26 @@ fn hostile_input_is_an_error_not_a_panic() {
         );
     }
 }
+
+#[test]
+fn schema_int64_limits_accept_strings_and_numbers() {
+    use gemini_proto::types::Schema;
+    // proto3 JSON writes int64 as strings; Google (and the JS SDK) use both forms.
+    let schema: Schema = serde_json::from_str(
+        r#"{"type": "ARRAY", "minItems": "2", "maxItems": 5, "items": {"type": "STRING", "maxLength": " 40 ", "minLength": null}}"#,
+    )
+    .unwrap();
+    assert_eq!(schema.min_items, Some(2));
+    assert_eq!(schema.max_items, Some(5));
+    let items = schema.items.as_deref().unwrap();
+    assert_eq!(items.max_length, Some(40));
+    assert_eq!(items.min_length, None);
+    assert_eq!(serde_json::to_value(&schema).unwrap()["minItems"], 2);
+    for bad in [
+        r#"{"minItems": "two"}"#,
+        r#"{"minItems": 1.5}"#,
+        r#"{"minItems": 18446744073709551615}"#,
+    ] {
+        assert!(serde_json::from_str::<Schema>(bad).is_err(), "{bad}");
+    }
+}

@@ -8,7 +8,7 @@ use super::enums::{
     DynamicRetrievalMode, FunctionBehavior, FunctionCallingMode, HarmBlockThreshold, HarmCategory,
     MediaResolution, Modality, SchemaType, ThinkingLevel,
 };
-use super::wire::wire_struct;
+use super::wire::{LenientInt64, wire_struct};
 
 wire_struct! {
     /// Options that shape generation: sampling, limits, output format, thinking.
@@ -316,9 +316,9 @@ wire_struct! {
         /// The schema of array items.
         items: Option<Box<Schema>> = "items",
         /// The maximum number of array items.
-        max_items: Option<i64> = "maxItems",
+        max_items: Option<i64> = "maxItems" as LenientInt64,
         /// The minimum number of array items.
-        min_items: Option<i64> = "minItems",
+        min_items: Option<i64> = "minItems" as LenientInt64,
         /// The properties of an object.
         properties: BTreeMap<String, Schema> = "properties",
         /// The required properties of an object.
@@ -328,13 +328,13 @@ wire_struct! {
         /// The value must match one of these schemas.
         any_of: Vec<Schema> = "anyOf",
         /// Minimum number of properties.
-        min_properties: Option<i64> = "minProperties",
+        min_properties: Option<i64> = "minProperties" as LenientInt64,
         /// Maximum number of properties.
-        max_properties: Option<i64> = "maxProperties",
+        max_properties: Option<i64> = "maxProperties" as LenientInt64,
         /// Minimum string length.
-        min_length: Option<i64> = "minLength",
+        min_length: Option<i64> = "minLength" as LenientInt64,
         /// Maximum string length.
-        max_length: Option<i64> = "maxLength",
+        max_length: Option<i64> = "maxLength" as LenientInt64,
         /// A regular expression a string must match.
         pattern: Option<String> = "pattern",
         /// Minimum of a number.

@@ -345,6 +345,23 @@ impl Serialize for Part {
     }
 }
 
+/// The members that hold a part's datum, under their JSON and proto names.
+const DATUM_KEYS: [&str; 13] = [
+    "text",
+    "inlineData",
+    "inline_data",
+    "fileData",
+    "file_data",
+    "functionCall",
+    "function_call",
+    "functionResponse",
+    "function_response",
+    "executableCode",
+    "executable_code",
+    "codeExecutionResult",
+    "code_execution_result",
+];
+
 impl<'de> Deserialize<'de> for Part {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         struct PartVisitor;
@@ -356,6 +373,13 @@ impl<'de> Deserialize<'de> for Part {
             fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Part, A::Error> {
                 let mut part = Part::default();
                 while let Some(key) = map.next_key::<Key<'de>>()? {
+                    if !matches!(part.data, PartData::Other) && DATUM_KEYS.contains(&&*key.0) {
+                        // A second datum in one part breaks the API's oneof; keep it as it came
+                        // rather than lose it.
+                        let value: Value = map.next_value()?;
+                        part.extra.insert(key.0.into_owned(), value);
+                        continue;
+                    }
                     let data = match &*key.0 {
                         "text" => map.next_value::<Option<String>>()?.map(PartData::Text),
                         "inlineData" | "inline_data" => {
@@ -396,17 +420,7 @@ impl<'de> Deserialize<'de> for Part {
                         }
                     };
                     if let Some(data) = data {
-                        if matches!(part.data, PartData::Other) {
-                            part.data = data;
-                        } else {
-                            // A second datum in one part breaks the API's oneof; keep it rather than
-                            // lose it.
-                            let value = serde_json::to_value(Part::from_data(data))
-                                .ok()
-                                .and_then(|v| v.get(&*key.0).cloned())
-                                .unwrap_or(Value::Null);
-                            part.extra.insert(key.0.into_owned(), value);
-                        }
+                        part.data = data;
                     }
                 }
                 Ok(part)

@@ -77,15 +77,29 @@ impl<'de> Deserialize<'de> for Key<'de> {
     }
 }
 
+/// Reads the value of one member: as `NullOr<$ty>`, or through the `$via` type when the field was
+/// declared with `as $via` (a lenient reader converting into `$ty`).
+macro_rules! next_field {
+    ($map:ident, $ty:ty) => {
+        $map.next_value::<$crate::types::wire::NullOr<$ty>>()?.0
+    };
+    ($map:ident, $ty:ty, $via:ty) => {
+        <$ty>::from($map.next_value::<$via>()?)
+    };
+}
+pub(crate) use next_field;
+
 /// Declares a model struct: public typed fields with their JSON names, `extra` for unknown members,
 /// `Default`, `Clone`, `Debug`, `PartialEq`, and the open (de)serialization described in the module docs.
+/// A field declared `name: Type = "wireName" as Via` is read through `Via` (which must convert into
+/// `Type`) instead of `Type`'s own `Deserialize`.
 macro_rules! wire_struct {
     (
         $(#[$meta:meta])*
         pub struct $name:ident {
             $(
                 $(#[$fmeta:meta])*
-                $field:ident : $ty:ty = $wire:literal,
+                $field:ident : $ty:ty = $wire:literal $(as $via:ty)?,
             )*
         }
     ) => {
@@ -134,12 +148,12 @@ macro_rules! wire_struct {
                             match &*key.0 {
                                 $(
                                     $wire => {
-                                        out.$field = map.next_value::<$crate::types::wire::NullOr<$ty>>()?.0;
+                                        out.$field = $crate::types::wire::next_field!(map, $ty $(, $via)?);
                                     }
                                 )*
                                 $(
                                     stringify!($field) => {
-                                        out.$field = map.next_value::<$crate::types::wire::NullOr<$ty>>()?.0;
+                                        out.$field = $crate::types::wire::next_field!(map, $ty $(, $via)?);
                                     }
                                 )*
                                 _ => {
@@ -314,5 +328,45 @@ impl<'de> Deserialize<'de> for Base64 {
             }
         }
         deserializer.deserialize_str(B64Visitor)
+    }
+}
+
+/// An optional proto3 `int64`: JSON writes these as strings (`"3"`), and Google accepts numbers too.
+/// Reads either form (or `null`); the model stores `Option<i64>` and writes a number.
+pub(crate) struct LenientInt64(Option<i64>);
+
+impl From<LenientInt64> for Option<i64> {
+    fn from(value: LenientInt64) -> Self {
+        value.0
+    }
+}
+
+impl<'de> Deserialize<'de> for LenientInt64 {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Int64Visitor;
+        impl Visitor<'_> for Int64Visitor {
+            type Value = LenientInt64;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("an integer, as a number or a string")
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<LenientInt64, E> {
+                Ok(LenientInt64(Some(v)))
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<LenientInt64, E> {
+                i64::try_from(v)
+                    .map(|v| LenientInt64(Some(v)))
+                    .map_err(|_| E::custom(format_args!("integer {v} is out of range")))
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<LenientInt64, E> {
+                v.trim()
+                    .parse()
+                    .map(|v| LenientInt64(Some(v)))
+                    .map_err(|_| E::custom(format_args!("{v:?} is not an integer")))
+            }
+            fn visit_unit<E: de::Error>(self) -> Result<LenientInt64, E> {
+                Ok(LenientInt64(None))
+            }
+        }
+        deserializer.deserialize_any(Int64Visitor)
     }
 }

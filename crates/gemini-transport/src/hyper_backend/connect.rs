@@ -90,6 +90,42 @@ where
     }
 }
 
+/// An I/O failure while opening a CONNECT tunnel.
+#[cfg(any(feature = "tokio", feature = "smol"))]
+fn tunnel_io_error(e: io::Error) -> TransportError {
+    TransportError::with_source(ErrorKind::Proxy, e).with_message("proxy tunnel I/O failed")
+}
+
+/// The proxy's reply to CONNECT, collected read by read (the same for both runtimes).
+#[cfg(any(feature = "tokio", feature = "smol"))]
+#[derive(Default)]
+struct ConnectReply {
+    buf: Vec<u8>,
+}
+
+#[cfg(any(feature = "tokio", feature = "smol"))]
+impl ConnectReply {
+    /// Takes the bytes of one read (empty: the proxy closed the connection). `Ok(true)` once the
+    /// reply's header is complete and the tunnel is open.
+    fn feed(&mut self, read: &[u8]) -> Result<bool, TransportError> {
+        if read.is_empty() {
+            return Err(TransportError::new(
+                ErrorKind::Proxy,
+                "proxy closed the connection during CONNECT",
+            ));
+        }
+        self.buf.extend_from_slice(read);
+        match proxy::parse_connect_response(&self.buf)? {
+            Some(end) if end != self.buf.len() => Err(TransportError::new(
+                ErrorKind::Proxy,
+                "proxy sent data before the tunnel was used",
+            )),
+            Some(_) => Ok(true),
+            None => Ok(false),
+        }
+    }
+}
+
 #[cfg(feature = "tokio")]
 mod tokio_rt {
     use hyper_util::rt::TokioIo;
@@ -110,30 +146,14 @@ mod tokio_rt {
         port: u16,
         proxy: &ProxyUrl,
     ) -> Result<(), TransportError> {
-        let io_err = |e: io::Error| {
-            TransportError::with_source(ErrorKind::Proxy, e).with_message("proxy tunnel I/O failed")
-        };
         s.write_all(&proxy::connect_request(host, port, proxy))
             .await
-            .map_err(io_err)?;
-        let mut buf = Vec::with_capacity(512);
+            .map_err(tunnel_io_error)?;
+        let mut reply = ConnectReply::default();
         let mut chunk = [0u8; 512];
         loop {
-            let n = s.read(&mut chunk).await.map_err(io_err)?;
-            if n == 0 {
-                return Err(TransportError::new(
-                    ErrorKind::Proxy,
-                    "proxy closed the connection during CONNECT",
-                ));
-            }
-            buf.extend_from_slice(&chunk[..n]);
-            if let Some(end) = proxy::parse_connect_response(&buf)? {
-                if end != buf.len() {
-                    return Err(TransportError::new(
-                        ErrorKind::Proxy,
-                        "proxy sent data before the tunnel was used",
-                    ));
-                }
+            let n = s.read(&mut chunk).await.map_err(tunnel_io_error)?;
+            if reply.feed(&chunk[..n])? {
                 return Ok(());
             }
         }
@@ -189,30 +209,14 @@ mod smol_rt {
         port: u16,
         proxy: &ProxyUrl,
     ) -> Result<(), TransportError> {
-        let io_err = |e: io::Error| {
-            TransportError::with_source(ErrorKind::Proxy, e).with_message("proxy tunnel I/O failed")
-        };
         s.write_all(&proxy::connect_request(host, port, proxy))
             .await
-            .map_err(io_err)?;
-        let mut buf = Vec::with_capacity(512);
+            .map_err(tunnel_io_error)?;
+        let mut reply = ConnectReply::default();
         let mut chunk = [0u8; 512];
         loop {
-            let n = s.read(&mut chunk).await.map_err(io_err)?;
-            if n == 0 {
-                return Err(TransportError::new(
-                    ErrorKind::Proxy,
-                    "proxy closed the connection during CONNECT",
-                ));
-            }
-            buf.extend_from_slice(&chunk[..n]);
-            if let Some(end) = proxy::parse_connect_response(&buf)? {
-                if end != buf.len() {
-                    return Err(TransportError::new(
-                        ErrorKind::Proxy,
-                        "proxy sent data before the tunnel was used",
-                    ));
-                }
+            let n = s.read(&mut chunk).await.map_err(tunnel_io_error)?;
+            if reply.feed(&chunk[..n])? {
                 return Ok(());
             }
         }

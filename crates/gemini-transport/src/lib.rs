@@ -12,8 +12,8 @@
 //! * [`Sleep`]: a timer for the facade's retry backoff, implemented for tokio and smol.
 //! * `HyperTransport` (features `tokio` and/or `smol`): the production backend on hyper 1.x
 //!   and rustls, HTTP/1.1 and HTTP/2, a bounded connection pool and proxy support.
-//! * `test_util` (feature `test-util`): scripted, chunk-splitting, slow and recording
-//!   transports.
+//! * `test_util` (feature `test-util`): scripted, chunk-splitting, slow, recording and
+//!   replay transports.
 //!
 //! # Implementing the trait
 //!

@@ -1,6 +1,6 @@
 //! Test transports (feature `test-util`): a scripted transport that matches requests and
-//! returns canned responses, bodies split at chosen points or delivered slowly, and a
-//! recording transport that writes scrubbed fixtures.
+//! returns canned responses, bodies split at chosen points or delivered slowly, a recording
+//! transport that writes scrubbed fixtures and a replay transport that plays them back.
 //!
 //! ```
 //! use bytes::Bytes;
@@ -31,6 +31,7 @@
 //! ```
 
 mod recording;
+mod replay;
 
 use std::collections::VecDeque;
 use std::fmt;
@@ -44,6 +45,7 @@ use futures_core::Stream;
 use http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, Uri};
 
 pub use recording::{RecordedExchange, RecordingTransport, scrub_headers, scrub_uri};
+pub use replay::{FixtureError, ReplayTransport};
 
 use crate::{
     ErrorKind, HttpTransport, ResponseBody, ResponseFuture, Sleep, SleepFuture, TransportError,

@@ -9,7 +9,7 @@ use std::task::{Context, Poll};
 use bytes::Bytes;
 use futures_core::Stream;
 use http::{HeaderMap, HeaderValue, Uri};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::{HttpTransport, ResponseBody, ResponseFuture, TransportError};
 
@@ -25,6 +25,8 @@ const SECRET_HEADERS: &[&str] = &[
 /// Query parameters whose values are replaced by `REDACTED` in fixtures.
 const SECRET_QUERY: &[&str] = &["key", "access_token"];
 const REDACTED: &str = "REDACTED";
+/// The `error` of an exchange whose body was dropped before its end.
+pub(super) const ABANDONED: &str = "abandoned";
 
 /// Replaces the values of secret headers (`x-goog-api-key`, `authorization`,
 /// `proxy-authorization`, cookies) with `REDACTED`.
@@ -98,13 +100,15 @@ pub struct RecordedExchange {
     pub response_headers: Vec<(String, String)>,
     /// Response body chunks exactly as they arrived.
     pub chunks: Vec<Bytes>,
-    /// The error that ended the exchange, if any (`send` failure or body error), or
-    /// `"abandoned"` if the body was dropped before its end.
+    /// The error that ended the exchange, if any (`send` failure or body error, as the
+    /// error's `Display` text), or `"abandoned"` if the body was dropped before its end.
     pub error: Option<String>,
 }
 
-#[derive(Serialize)]
-struct FixtureBody {
+/// A body in a fixture: exactly one of the two fields is set.
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct FixtureBody {
     #[serde(skip_serializing_if = "Option::is_none")]
     text: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -125,6 +129,22 @@ impl FixtureBody {
                     base64: Some(base64::engine::general_purpose::STANDARD.encode(b)),
                 }
             }
+        }
+    }
+
+    /// The bytes of a body read back from a fixture.
+    pub(super) fn decode(self) -> Result<Bytes, String> {
+        match (self.text, self.base64) {
+            (Some(text), None) => Ok(Bytes::from(text)),
+            (None, Some(b64)) => {
+                use base64::Engine as _;
+                base64::engine::general_purpose::STANDARD
+                    .decode(b64)
+                    .map(Bytes::from)
+                    .map_err(|e| format!("invalid base64 body: {e}"))
+            }
+            (Some(_), Some(_)) => Err("a body has both \"text\" and \"base64\"".to_owned()),
+            (None, None) => Err("a body has neither \"text\" nor \"base64\"".to_owned()),
         }
     }
 }
@@ -311,7 +331,7 @@ impl Stream for Tee {
 
 impl Drop for Tee {
     fn drop(&mut self) {
-        self.complete(Some("abandoned".to_owned()));
+        self.complete(Some(ABANDONED.to_owned()));
     }
 }
 

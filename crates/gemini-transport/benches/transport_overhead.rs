@@ -177,6 +177,22 @@ fn main() {
         }
         let transport = builder.build().unwrap();
         let mut sender = bare_connect(addr).await;
+        // BENCH_ONLY=ours|bare runs one client alone (for a profiler); prints nothing else.
+        match std::env::var("BENCH_ONLY").as_deref() {
+            Ok("ours") => {
+                for _ in 0..ROUNDS * 4 {
+                    via_transport(&transport, &url).await;
+                }
+                std::process::exit(0);
+            }
+            Ok("bare") => {
+                for _ in 0..ROUNDS * 4 {
+                    via_bare_hyper(&mut sender, &authority).await;
+                }
+                std::process::exit(0);
+            }
+            _ => {}
+        }
         for round in 0..WARMUP + ROUNDS {
             // Alternate which client goes first to cancel out ordering effects.
             let (a, b) = if round % 2 == 0 {

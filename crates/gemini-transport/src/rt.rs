@@ -3,12 +3,13 @@
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
-use std::task::{Context, Poll};
+use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant};
 
 use crate::{Sleep, TransportError};
 
-/// The async runtime the hyper backend runs its sockets, timers and connection tasks on.
+/// The async runtime the hyper backend runs its sockets, its connect timer and its HTTP/2
+/// connection tasks on.
 ///
 /// Both variants exist when both features are enabled; pick one with
 /// [`HyperTransportBuilder::runtime`](crate::HyperTransportBuilder::runtime), or leave it
@@ -26,10 +27,11 @@ use crate::{Sleep, TransportError};
 #[non_exhaustive]
 pub enum Runtime {
     /// tokio: sockets and timers from the current tokio runtime (IO and time drivers must be
-    /// enabled); connection tasks are spawned with `tokio::spawn`.
+    /// enabled); HTTP/2 connection tasks are spawned with `tokio::spawn`.
     #[cfg(feature = "tokio")]
     Tokio,
-    /// smol: sockets and timers from async-io, connection tasks on smol's global executor.
+    /// smol: sockets and timers from async-io, HTTP/2 connection tasks on smol's global
+    /// executor.
     /// Works under any executor (`smol::block_on`, `async_std::task::block_on`, …).
     #[cfg(feature = "smol")]
     Smol,
@@ -103,6 +105,16 @@ impl Runtime {
     }
 }
 
+/// Whether two wakers wake the same task, robust to duplicated vtables.
+///
+/// [`Waker::will_wake`] compares vtable *addresses*, and a runtime's waker and its clones can
+/// carry distinct copies of one vtable (tokio's current-thread `block_on` waker does): then
+/// it answers `false` for the same task on every poll, and code that re-registers on a
+/// changed waker pays a lock and a clone per frame. This compares the vtables' contents too.
+pub(crate) fn same_waker(a: &Waker, b: &Waker) -> bool {
+    a.will_wake(b) || (a.data() == b.data() && a.vtable() == b.vtable())
+}
+
 /// A resettable timer on either runtime.
 #[derive(Debug)]
 pub(crate) enum Delay {
@@ -113,15 +125,6 @@ pub(crate) enum Delay {
 }
 
 impl Delay {
-    pub(crate) fn reset(&mut self, deadline: Instant) {
-        match self {
-            #[cfg(feature = "tokio")]
-            Delay::Tokio(s) => s.as_mut().reset(deadline.into()),
-            #[cfg(feature = "smol")]
-            Delay::Smol(t) => t.set_at(deadline),
-        }
-    }
-
     pub(crate) fn poll_elapsed(&mut self, cx: &mut Context<'_>) -> Poll<()> {
         match self {
             #[cfg(feature = "tokio")]

@@ -8,7 +8,7 @@ use std::time::Duration;
 /// |---|---|---|
 /// | `connect` | TCP connect, proxy `CONNECT` tunnel and TLS handshake | 10 s |
 /// | `response_headers` | from the start of `send` until the status and headers arrive | 10 min |
-/// | `idle` | between two body frames (and from the headers to the first frame); checked on a tick of `idle / 8`, so it fires after `idle` to `idle × 9/8` of silence | 5 min |
+/// | `idle` | between two body frames (and from the headers to the first frame); checked on a tick of `idle / 16`, so it fires after `idle` to `idle × 9/8` of silence | 5 min |
 /// | `total` | from the start of `send` until the end of the body | none |
 ///
 /// The defaults are chosen for streaming generation: thinking models can spend minutes before
@@ -16,6 +16,13 @@ use std::time::Duration;
 /// any fixed total, so only the connect timeout is tight. Callers that want a hard bound set
 /// `total`. Each timeout that fires is reported as its own
 /// [`TimeoutKind`](crate::TimeoutKind).
+///
+/// The connect timeout runs on the runtime's timer. The other three are kept by one
+/// process-wide background thread (`gemini-transport-timeouts`, started by the first request
+/// that has one): a request registers once and its body records progress with one atomic
+/// store per frame, where runtime timers cost a clock read per poll on tokio. They work the
+/// same under any executor, and they measure real time: they do not follow tokio's paused
+/// test clock.
 ///
 /// Put a `Timeouts` into a request's extensions to override the transport's defaults for that
 /// request:

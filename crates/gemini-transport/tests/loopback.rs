@@ -3,6 +3,7 @@
 
 mod support;
 
+use std::future::Future;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
@@ -286,6 +287,86 @@ async fn idle_timeout_fires_between_frames(rt: Runtime) {
     assert!(body.next_chunk().await.is_none());
 }
 
+/// Spawns `f` on the runtime under test now; the returned future yields its output.
+fn on_another_task<F>(
+    rt: Runtime,
+    f: F,
+) -> std::pin::Pin<Box<dyn Future<Output = F::Output> + Send>>
+where
+    F: Future + Send + 'static,
+    F::Output: Send + 'static,
+{
+    match rt {
+        Runtime::Tokio => {
+            let handle = tokio::spawn(f);
+            Box::pin(async move { handle.await.unwrap() })
+        }
+        Runtime::Smol => Box::pin(smol::spawn(f)),
+        _ => unreachable!(),
+    }
+}
+
+async fn idle_timeout_follows_the_body_to_another_task(rt: Runtime) {
+    // The first frame is read on this task, the rest on another one: the timeout must wake the
+    // task that polls the body now, not the one that polled it first.
+    let server = support::raw(|mut tcp| async move {
+        support::read_head(&mut tcp).await;
+        tcp.write_all(b"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n5\r\nfirst\r\n")
+            .await
+            .unwrap();
+        tokio::time::sleep(Duration::from_secs(30)).await;
+    });
+    let t = client(rt)
+        .timeouts(Timeouts::default().idle(Some(Duration::from_millis(200))))
+        .build()
+        .unwrap();
+    let mut body = t
+        .send(get(&server.http_url("/")))
+        .await
+        .unwrap()
+        .into_body();
+    assert_eq!(body.next_chunk().await.unwrap().unwrap(), "first");
+    let err = on_another_task(rt, async move {
+        let start = Instant::now();
+        let err = body.next_chunk().await.unwrap().unwrap_err();
+        (err, start.elapsed())
+    })
+    .await;
+    assert_eq!(err.0.timeout_kind(), Some(TimeoutKind::Idle), "{}", err.0);
+    assert!(
+        err.1 >= Duration::from_millis(150) && err.1 < BOUND,
+        "{:?}",
+        err.1
+    );
+}
+
+async fn concurrent_streams_on_many_tasks_reuse_connections(rt: Runtime) {
+    // 16 tasks, 4 sequential streamed requests each, on one transport: every body complete
+    // and in order, and connections reused (at most one per concurrent task).
+    let server = support::start(None, support::ok("data: 0\r\n\r\ndata: 1\r\n\r\n"));
+    let t = client(rt).pool_max_idle_per_host(16).build().unwrap();
+    let url = server.http_url("/");
+    let mut tasks = Vec::new();
+    for _ in 0..16 {
+        let (t, url) = (t.clone(), url.clone());
+        tasks.push(on_another_task(rt, async move {
+            for _ in 0..4 {
+                let body = t.send(get(&url)).await.unwrap().into_body().collect().await;
+                assert_eq!(body.unwrap(), "data: 0\r\n\r\ndata: 1\r\n\r\n");
+            }
+        }));
+    }
+    for task in tasks {
+        task.await;
+    }
+    let accepted = server.accepted();
+    assert!(
+        (1..=16).contains(&accepted),
+        "64 requests from 16 tasks opened {accepted} connections"
+    );
+    assert_eq!(t.idle_connections(), accepted);
+}
+
 async fn total_timeout_fires_while_frames_keep_coming(rt: Runtime) {
     let server = support::start(
         None,
@@ -517,6 +598,8 @@ on_both_runtimes!(
     dropped_h2_stream_is_reset,
     response_headers_timeout_fires,
     idle_timeout_fires_between_frames,
+    idle_timeout_follows_the_body_to_another_task,
+    concurrent_streams_on_many_tasks_reuse_connections,
     total_timeout_fires_while_frames_keep_coming,
     connect_timeout_fires_on_a_stalled_handshake,
     refused_connection_is_a_connect_error,

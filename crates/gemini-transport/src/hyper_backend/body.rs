@@ -3,10 +3,8 @@
 
 use std::error::Error as StdError;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, Weak};
-use std::task::{Context, Poll, Wake, Waker};
-use std::time::{Duration, Instant};
+use std::sync::Weak;
+use std::task::{Context, Poll};
 
 use bytes::Bytes;
 use futures_core::Stream;
@@ -14,8 +12,8 @@ use http_body::Body as _;
 use hyper::body::Incoming;
 
 use super::pool::{H1Conn, Key, Pool};
-use crate::rt::Delay;
-use crate::{ErrorKind, Runtime, TimeoutKind, TransportError};
+use super::watchdog::Watch;
+use crate::{ErrorKind, TimeoutKind, TransportError};
 
 /// Where a hyper error happened, to pick the most useful kind.
 #[derive(Debug, Clone, Copy)]
@@ -52,9 +50,9 @@ pub(crate) fn map_hyper_error(e: hyper::Error, phase: Phase) -> TransportError {
     TransportError::with_source(kind, e).with_message(msg)
 }
 
-/// Owns an HTTP/1.1 connection while its response is in flight. Dropped without
-/// [`release`](Lease::release), it closes the connection: a connection whose response was
-/// abandoned is never reused.
+/// Owns an HTTP/1.1 connection while its response is in flight, and drives its I/O. Dropped
+/// without [`release`](Lease::release), it closes the connection: a connection whose response
+/// was abandoned is never reused.
 #[derive(Debug)]
 pub(crate) struct Lease {
     conn: Option<H1Conn>,
@@ -73,107 +71,42 @@ impl Lease {
 
     /// The response was read completely: the connection may be reused.
     pub(crate) fn release(mut self) {
-        if let (Some(conn), Some(key)) = (self.conn.take(), self.key.take()) {
-            match self.pool.upgrade() {
-                Some(pool) => pool.put_h1(key, conn),
-                None => conn.close(),
-            }
+        if let (Some(conn), Some(key)) = (self.conn.take(), self.key.take())
+            && let Some(pool) = self.pool.upgrade()
+        {
+            pool.put_h1(key, conn);
         }
     }
 
-    pub(crate) fn sender(
-        &mut self,
-    ) -> &mut hyper::client::conn::http1::SendRequest<super::pool::ReqBody> {
-        &mut self
-            .conn
+    pub(crate) fn conn(&mut self) -> &mut H1Conn {
+        self.conn
             .as_mut()
             .expect("lease holds a connection until released")
-            .sender
     }
-}
 
-impl Drop for Lease {
-    fn drop(&mut self) {
-        if let Some(conn) = self.conn.take() {
-            conn.close();
+    fn drive(&mut self, cx: &mut Context<'_>) {
+        if let Some(conn) = &mut self.conn {
+            conn.driver.drive(cx);
         }
     }
-}
-
-/// Wakes the body's task when one of its timers fires, and remembers that it did, so the
-/// timers need polling only when they fired or the task's waker changed (polling them on
-/// every pending frame costs measurable time on a stream of small frames).
-#[derive(Debug)]
-struct TimerWaker {
-    fired: AtomicBool,
-    task: Mutex<Option<Waker>>,
-}
-
-impl Wake for TimerWaker {
-    fn wake(self: Arc<Self>) {
-        self.wake_by_ref();
-    }
-
-    fn wake_by_ref(self: &Arc<Self>) {
-        self.fired.store(true, Ordering::Release);
-        if let Some(w) = self.task.lock().unwrap_or_else(|p| p.into_inner()).as_ref() {
-            w.wake_by_ref();
-        }
-    }
-}
-
-/// The idle timeout, checked on a coarse tick instead of reading the clock on every frame:
-/// the timer fires every `idle / 8`; if frames arrived since the last tick the silence
-/// restarts then. So an idle timeout fires after between `idle` and `idle * 9 / 8` of silence.
-struct IdleCheck {
-    delay: Delay,
-    idle: Duration,
-    tick: Duration,
-    silent_since: Instant,
-    frames_at_tick: u64,
 }
 
 pub(crate) struct HyperBody {
     incoming: Incoming,
     lease: Option<Lease>,
-    idle: Option<IdleCheck>,
-    total: Option<Delay>,
-    frames: u64,
-    timer_waker: Arc<TimerWaker>,
-    /// The task waker the timers were last registered for.
-    registered: Option<Waker>,
+    watch: Option<Watch>,
     done: bool,
 }
 
 impl HyperBody {
-    pub(crate) fn new(
-        incoming: Incoming,
-        lease: Option<Lease>,
-        rt: Runtime,
-        idle: Option<Duration>,
-        total_deadline: Option<Instant>,
-    ) -> Self {
-        let now = Instant::now();
+    pub(crate) fn new(incoming: Incoming, lease: Option<Lease>, watch: Option<Watch>) -> Self {
+        if let Some(w) = &watch {
+            w.enter_body();
+        }
         let mut body = Self {
-            idle: idle.map(|idle| {
-                let tick = (idle / 8).max(Duration::from_millis(1));
-                IdleCheck {
-                    delay: rt.delay_until(now + tick),
-                    idle,
-                    tick,
-                    silent_since: now,
-                    frames_at_tick: 0,
-                }
-            }),
-            total: total_deadline.map(|t| rt.delay_until(t)),
             incoming,
             lease,
-            frames: 0,
-            timer_waker: Arc::new(TimerWaker {
-                fired: AtomicBool::new(false),
-                task: Mutex::new(None),
-            }),
-            registered: None,
+            watch,
             done: false,
         };
         if body.incoming.is_end_stream() {
@@ -185,8 +118,7 @@ impl HyperBody {
 
     fn finish(&mut self, clean: bool) {
         self.done = true;
-        self.idle = None;
-        self.total = None;
+        self.watch = None;
         if let Some(lease) = self.lease.take()
             && clean
         {
@@ -197,55 +129,6 @@ impl HyperBody {
     fn fail(&mut self, err: TransportError) -> Poll<Option<Result<Bytes, TransportError>>> {
         self.finish(false);
         Poll::Ready(Some(Err(err)))
-    }
-
-    /// Polls the timers if they fired or the task's waker changed. `Some(err)` if one expired.
-    fn poll_timers(&mut self, cx: &mut Context<'_>) -> Option<TransportError> {
-        if self.idle.is_none() && self.total.is_none() {
-            return None;
-        }
-        let same_task = self
-            .registered
-            .as_ref()
-            .is_some_and(|w| w.will_wake(cx.waker()));
-        if same_task && !self.timer_waker.fired.swap(false, Ordering::Acquire) {
-            return None;
-        }
-        if !same_task {
-            *self
-                .timer_waker
-                .task
-                .lock()
-                .unwrap_or_else(|p| p.into_inner()) = Some(cx.waker().clone());
-            self.registered = Some(cx.waker().clone());
-            self.timer_waker.fired.store(false, Ordering::Release);
-        }
-        let waker = Waker::from(Arc::clone(&self.timer_waker));
-        let mut tcx = Context::from_waker(&waker);
-        if let Some(total) = &mut self.total
-            && total.poll_elapsed(&mut tcx).is_ready()
-        {
-            return Some(TransportError::new(
-                ErrorKind::Timeout(TimeoutKind::Total),
-                "the total timeout elapsed while reading the body",
-            ));
-        }
-        if let Some(check) = &mut self.idle {
-            while check.delay.poll_elapsed(&mut tcx).is_ready() {
-                let now = Instant::now();
-                if self.frames != check.frames_at_tick {
-                    check.frames_at_tick = self.frames;
-                    check.silent_since = now;
-                } else if now.duration_since(check.silent_since) >= check.idle {
-                    return Some(TransportError::new(
-                        ErrorKind::Timeout(TimeoutKind::Idle),
-                        format!("no body frame for {:?}", check.idle),
-                    ));
-                }
-                check.delay.reset(now + check.tick);
-            }
-        }
-        None
     }
 }
 
@@ -258,10 +141,15 @@ impl Stream for HyperBody {
             return Poll::Ready(None);
         }
         loop {
+            if let Some(lease) = &mut this.lease {
+                lease.drive(cx);
+            }
             match Pin::new(&mut this.incoming).poll_frame(cx) {
                 Poll::Ready(Some(Ok(frame))) => {
                     if let Ok(data) = frame.into_data() {
-                        this.frames += 1;
+                        if let Some(w) = &mut this.watch {
+                            w.progress();
+                        }
                         if !data.is_empty() {
                             return Poll::Ready(Some(Ok(data)));
                         }
@@ -276,7 +164,7 @@ impl Stream for HyperBody {
                 Poll::Pending => break,
             }
         }
-        match this.poll_timers(cx) {
+        match this.watch.as_mut().and_then(|w| w.check(cx.waker())) {
             Some(err) => this.fail(err),
             None => Poll::Pending,
         }

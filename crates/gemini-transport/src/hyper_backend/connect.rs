@@ -8,7 +8,7 @@ use hyper::client::conn::{http1, http2};
 use rustls::ClientConfig;
 use rustls_pki_types::ServerName;
 
-use super::pool::{CancelToken, Cancelable, H1Conn, Key, ReqBody};
+use super::pool::{ConnDriver, H1Conn, Key, ReqBody};
 use super::proxy::{self, ProxyUrl};
 use crate::rt::{Exec, HyperTimer};
 use crate::{ErrorKind, Runtime, TransportError};
@@ -84,9 +84,10 @@ where
         Ok(Conn::H2(sender))
     } else {
         let (sender, conn) = http1::Builder::new().handshake(io).await.map_err(proto)?;
-        let cancel = CancelToken::default();
-        rt.spawn(Cancelable::new(conn, cancel.clone()));
-        Ok(Conn::H1(H1Conn { sender, cancel }))
+        let driver = ConnDriver::new(async move {
+            let _ = conn.await;
+        });
+        Ok(Conn::H1(H1Conn { sender, driver }))
     }
 }
 

@@ -4,12 +4,12 @@ mod body;
 mod connect;
 mod pool;
 mod proxy;
+mod watchdog;
 
 use std::fmt;
 use std::future::Future;
-use std::pin::Pin;
 use std::sync::Arc;
-use std::task::{Context, Poll};
+use std::task::Poll;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
@@ -23,8 +23,8 @@ pub use proxy::Proxy;
 
 use self::body::{HyperBody, Lease, Phase, map_hyper_error};
 use self::connect::{Conn, ConnectParams};
-use self::pool::{Key, Pool};
-use crate::rt::Delay;
+use self::pool::{H1Conn, Key, Pool};
+use self::watchdog::{Limits, Watch};
 use crate::{
     ErrorKind, HttpTransport, Response, ResponseBody, ResponseFuture, Runtime, TimeoutKind,
     Timeouts, TransportError,
@@ -329,57 +329,33 @@ impl HttpTransport for HyperTransport {
     }
 }
 
-/// Races `fut` against the earliest of some deadlines, reporting which one fired.
-async fn with_deadline<F, T>(
+/// Runs `fut` (establishing a connection) within the connect deadline, on the runtime's timer.
+async fn connect_within<F, T>(
     rt: Runtime,
-    deadline: Option<(Instant, TimeoutKind)>,
+    deadline: Option<Instant>,
     fut: F,
 ) -> Result<T, TransportError>
 where
     F: Future<Output = Result<T, TransportError>>,
 {
-    let Some((at, kind)) = deadline else {
+    let Some(at) = deadline else {
         return fut.await;
     };
-    Race {
-        fut,
-        delay: rt.delay_until(at),
-        kind,
-    }
-    .await
-}
-
-pin_project_lite::pin_project! {
-    struct Race<F> {
-        #[pin]
-        fut: F,
-        delay: Delay,
-        kind: TimeoutKind,
-    }
-}
-
-impl<F, T> Future for Race<F>
-where
-    F: Future<Output = Result<T, TransportError>>,
-{
-    type Output = Result<T, TransportError>;
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let this = self.project();
-        if let Poll::Ready(r) = this.fut.poll(cx) {
+    let mut fut = std::pin::pin!(fut);
+    let mut delay = rt.delay_until(at);
+    std::future::poll_fn(|cx| {
+        if let Poll::Ready(r) = fut.as_mut().poll(cx) {
             return Poll::Ready(r);
         }
-        match this.delay.poll_elapsed(cx) {
+        match delay.poll_elapsed(cx) {
             Poll::Ready(()) => Poll::Ready(Err(TransportError::new(
-                ErrorKind::Timeout(*this.kind),
-                format!("the {} timeout elapsed", this.kind),
+                ErrorKind::Timeout(TimeoutKind::Connect),
+                "the connect timeout elapsed",
             ))),
             Poll::Pending => Poll::Pending,
         }
-    }
-}
-
-fn earliest(items: &[Option<(Instant, TimeoutKind)>]) -> Option<(Instant, TimeoutKind)> {
-    items.iter().flatten().copied().min_by_key(|(at, _)| *at)
+    })
+    .await
 }
 
 fn invalid(msg: impl Into<String>) -> TransportError {
@@ -435,17 +411,19 @@ async fn send(
         port,
         runtime: rt,
     };
-    let proxy = inner.proxy.select(host, https).cloned();
+    let proxy = inner.proxy.select(host, port, https).cloned();
 
-    let total = timeouts
-        .total_timeout()
-        .map(|d| (start + d, TimeoutKind::Total));
-    let headers = timeouts
-        .response_headers_timeout()
-        .map(|d| (start + d, TimeoutKind::ResponseHeaders));
-    let connect = timeouts
-        .connect_timeout()
-        .map(|d| (start + d, TimeoutKind::Connect));
+    // The connect timeout runs on the runtime's timer (connections are rare); the others are
+    // kept by the watchdog thread (see `watchdog.rs` for why).
+    let connect = timeouts.connect_timeout().map(|d| start + d);
+    let mut watch = Watch::start(
+        Limits {
+            headers_by: timeouts.response_headers_timeout().map(|d| start + d),
+            total_by: timeouts.total_timeout().map(|d| start + d),
+            idle: timeouts.idle_timeout(),
+        },
+        start,
+    )?;
 
     let head = async {
         let (parts, body) = request.into_parts();
@@ -469,13 +447,7 @@ async fn send(
                         tls: &inner.tls,
                         h2_keep_alive: inner.h2_keep_alive,
                     };
-                    match with_deadline(
-                        rt,
-                        earliest(&[connect, headers, total]),
-                        connect::establish(params),
-                    )
-                    .await
-                    {
+                    match connect_within(rt, connect, connect::establish(params)).await {
                         Ok(Conn::H1(conn)) => {
                             Lease::new(conn, Arc::downgrade(&inner.pool), key.clone())
                         }
@@ -493,7 +465,8 @@ async fn send(
                 }
             };
             prepare_h1(&mut req, &key, proxy.as_ref())?;
-            if lease.sender().ready().await.is_err() {
+            let H1Conn { sender, driver } = lease.conn();
+            if driver.run(sender.ready()).await.is_err() {
                 if reused {
                     continue; // The pooled connection died while idle: try another.
                 }
@@ -502,7 +475,8 @@ async fn send(
                     "connection closed before the request was sent",
                 ));
             }
-            match lease.sender().try_send_request(req).await {
+            let sent = sender.try_send_request(req);
+            match driver.run(sent).await {
                 Ok(resp) => return Ok((resp, Some(lease))),
                 Err(mut e) => match e.take_message() {
                     // Not sent at all on a reused connection (it was closing): retry on another.
@@ -515,15 +489,19 @@ async fn send(
             }
         }
     };
-    let (response, lease) = with_deadline(rt, earliest(&[headers, total]), head).await?;
+    let mut head = std::pin::pin!(head);
+    let (response, lease) = std::future::poll_fn(|cx| {
+        if let Poll::Ready(r) = head.as_mut().poll(cx) {
+            return Poll::Ready(r);
+        }
+        match watch.as_mut().and_then(|w| w.check(cx.waker())) {
+            Some(err) => Poll::Ready(Err(err)),
+            None => Poll::Pending,
+        }
+    })
+    .await?;
     let (parts, incoming) = response.into_parts();
-    let body = HyperBody::new(
-        incoming,
-        lease,
-        rt,
-        timeouts.idle_timeout(),
-        total.map(|t| t.0),
-    );
+    let body = HyperBody::new(incoming, lease, watch);
     Ok(http::Response::from_parts(
         parts,
         ResponseBody::from_stream(body),

@@ -5,10 +5,11 @@
 //! shared connection per origin, multiplexed.
 
 use std::collections::HashMap;
+use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::{Arc, Mutex};
-use std::task::{Context, Poll, Waker};
+use std::sync::Mutex;
+use std::task::Context;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
@@ -27,78 +28,67 @@ pub(crate) struct Key {
     pub(crate) runtime: Runtime,
 }
 
-/// Closes a connection task on demand (by dropping its future, and with it the socket).
-#[derive(Debug, Clone, Default)]
-pub(crate) struct CancelToken(Arc<Mutex<CancelState>>);
-
-#[derive(Debug, Default)]
-struct CancelState {
-    canceled: bool,
-    waker: Option<Waker>,
+/// An HTTP/1.1 connection's I/O future, driven by whichever task is using the connection.
+///
+/// hyper's connection future does the reading and writing. It is not spawned: the response
+/// future polls it while waiting for the headers and the body polls it before each frame, so
+/// a frame goes from the socket to the reader within one task, with no cross-task (on smol:
+/// cross-thread) wake-up per frame. An idle pooled connection is not polled at all; the next
+/// request to take it drives it again (and finds it closed if the server hung up meanwhile).
+/// Dropping the driver closes the socket at once.
+pub(crate) struct ConnDriver {
+    io: Option<Pin<Box<dyn Future<Output = ()> + Send>>>,
 }
 
-impl CancelToken {
-    pub(crate) fn cancel(&self) {
-        let waker = {
-            let mut s = self.0.lock().unwrap_or_else(|p| p.into_inner());
-            s.canceled = true;
-            s.waker.take()
-        };
-        if let Some(w) = waker {
-            w.wake();
+impl fmt::Debug for ConnDriver {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ConnDriver")
+            .field("running", &self.io.is_some())
+            .finish()
+    }
+}
+
+impl ConnDriver {
+    pub(crate) fn new<F>(io: F) -> Self
+    where
+        F: Future<Output = ()> + Send + 'static,
+    {
+        Self {
+            io: Some(Box::pin(io)),
         }
     }
 
-    fn poll_canceled(&self, cx: &mut Context<'_>) -> Poll<()> {
-        let mut s = self.0.lock().unwrap_or_else(|p| p.into_inner());
-        if s.canceled {
-            Poll::Ready(())
-        } else {
-            if !s.waker.as_ref().is_some_and(|w| w.will_wake(cx.waker())) {
-                s.waker = Some(cx.waker().clone());
-            }
-            Poll::Pending
+    /// Lets the connection read and write what it can. Never completes; a connection that
+    /// ended shows through its sender and its response bodies.
+    pub(crate) fn drive(&mut self, cx: &mut Context<'_>) {
+        if let Some(io) = &mut self.io
+            && io.as_mut().poll(cx).is_ready()
+        {
+            self.io = None;
         }
     }
-}
 
-pin_project_lite::pin_project! {
-    /// Runs a hyper connection future until it ends or its token is cancelled.
-    pub(crate) struct Cancelable<F> {
-        #[pin]
-        inner: F,
-        token: CancelToken,
+    /// Polls `fut` while driving the connection.
+    pub(crate) async fn run<F: Future>(&mut self, fut: F) -> F::Output {
+        let mut fut = std::pin::pin!(fut);
+        std::future::poll_fn(|cx| {
+            self.drive(cx);
+            fut.as_mut().poll(cx)
+        })
+        .await
     }
 }
 
-impl<F> Cancelable<F> {
-    pub(crate) fn new(inner: F, token: CancelToken) -> Self {
-        Self { inner, token }
-    }
-}
-
-impl<F: Future> Future for Cancelable<F> {
-    type Output = ();
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
-        let this = self.project();
-        if this.token.poll_canceled(cx).is_ready() {
-            return Poll::Ready(());
-        }
-        this.inner.poll(cx).map(|_| ())
-    }
-}
-
-/// An HTTP/1.1 connection: its request sender and the switch that closes it.
+/// An HTTP/1.1 connection: its request sender and its I/O.
 #[derive(Debug)]
 pub(crate) struct H1Conn {
     pub(crate) sender: http1::SendRequest<ReqBody>,
-    pub(crate) cancel: CancelToken,
+    pub(crate) driver: ConnDriver,
 }
 
 impl H1Conn {
-    pub(crate) fn close(self) {
-        self.cancel.cancel();
-    }
+    /// Closes the connection (dropping its I/O closes the socket).
+    pub(crate) fn close(self) {}
 }
 
 #[derive(Debug)]

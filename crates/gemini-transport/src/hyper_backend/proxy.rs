@@ -2,7 +2,7 @@
 //! handshake, written sans-IO so both runtimes share it.
 
 use std::fmt;
-use std::net::IpAddr;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use crate::{ErrorKind, TransportError};
 
@@ -62,7 +62,7 @@ impl fmt::Debug for Proxy {
         f.debug_struct("Proxy")
             .field("https", &self.https)
             .field("http", &self.http)
-            .field("no_proxy", &self.no_proxy.0)
+            .field("no_proxy", &self.no_proxy)
             .finish()
     }
 }
@@ -111,8 +111,44 @@ impl Proxy {
         })
     }
 
-    /// Hosts that bypass the proxy, in `NO_PROXY` syntax: comma-separated host names (a name
-    /// also matches its subdomains; a leading `.` is allowed), IP addresses, or `*` for all.
+    /// Hosts that bypass the proxy, in `NO_PROXY` syntax (the same syntax `from_env` reads):
+    /// a comma-separated list; whitespace around entries and empty entries are ignored, and
+    /// so are malformed entries. Each entry is one of:
+    ///
+    /// - `*` alone: every host bypasses the proxy, whatever the other entries say.
+    /// - A domain name, `example.com`: matches `example.com` and all its subdomains
+    ///   (`api.example.com`), but not `notexample.com`. A leading `.` or `*.`
+    ///   (`.example.com`, `*.example.com`) means the same, so like curl (and unlike Go, which
+    ///   only matches subdomains then) it also matches the bare `example.com`. Matching is
+    ///   case-insensitive and ignores a trailing `.` on the host or the entry. No other
+    ///   wildcards are supported.
+    /// - An IP address, `10.0.0.1`, `::1` or `[::1]`: matches that address exactly.
+    /// - A CIDR range, `10.0.0.0/8`, `fd00::/8` (or `[fd00::]/8`): matches every address in
+    ///   it. A range with a prefix longer than the address (`10.0.0.0/33`) is ignored.
+    ///
+    /// Address and range entries only apply to hosts written as IP literals (host names are
+    /// never resolved to check them), and domain entries only to host names. IPv4 and IPv6
+    /// are distinct: `::ffff:10.0.0.1` is not in `10.0.0.0/8`.
+    ///
+    /// A domain or address entry may end in `:port` (`example.com:8443`, `10.0.0.1:443`,
+    /// `[::1]:8080`, brackets required for IPv6); it then only applies to requests to that
+    /// port, where a URL without a port means 443 for `https` and 80 for `http`. Entries
+    /// without a port apply to every port.
+    ///
+    /// ```
+    /// use gemini_transport::Proxy;
+    ///
+    /// let proxy = Proxy::url("http://proxy:3128")
+    ///     .unwrap()
+    ///     .no_proxy(".corp.example, 10.0.0.0/8, [fd00::1], api.example.com:8443");
+    /// assert!(proxy.proxy_for("CORP.example.", true).is_none());
+    /// assert!(proxy.proxy_for("git.corp.example", true).is_none());
+    /// assert!(proxy.proxy_for("10.20.30.40", true).is_none());
+    /// assert!(proxy.proxy_for("[fd00::1]", true).is_none());
+    /// assert!(proxy.proxy_for("11.0.0.1", true).is_some());
+    /// // `proxy_for` assumes the default port (443 here), so the `:8443` entry does not apply.
+    /// assert!(proxy.proxy_for("api.example.com", true).is_some());
+    /// ```
     #[must_use]
     pub fn no_proxy(mut self, list: &str) -> Self {
         self.no_proxy = NoProxy::parse(list);
@@ -120,12 +156,15 @@ impl Proxy {
     }
 
     /// The proxy (`host:port`) a request to `host` would use, `None` for a direct connection.
+    /// `host` is a bare host name or IP literal (IPv6 in brackets or not), without a port;
+    /// `NO_PROXY` entries with a port are checked against the scheme's default port (443 for
+    /// `https`, 80 otherwise).
     pub fn proxy_for(&self, host: &str, https: bool) -> Option<String> {
-        self.select(host, https)
+        self.select(host, if https { 443 } else { 80 }, https)
             .map(|p| format!("{}:{}", p.host, p.port))
     }
 
-    pub(crate) fn select(&self, host: &str, https: bool) -> Option<&ProxyUrl> {
+    pub(crate) fn select(&self, host: &str, port: u16, https: bool) -> Option<&ProxyUrl> {
         let p = if https {
             self.https.as_ref()
         } else {
@@ -134,7 +173,7 @@ impl Proxy {
         if self.bypass_loopback && is_loopback(host) {
             return None;
         }
-        if self.no_proxy.matches(host) {
+        if self.no_proxy.matches(host, port) {
             return None;
         }
         Some(p)
@@ -228,49 +267,216 @@ fn percent_decode(s: &str) -> Vec<u8> {
     out
 }
 
+/// A parsed `NO_PROXY` list. See [`Proxy::no_proxy`] for the accepted syntax.
 #[derive(Clone, Default)]
-struct NoProxy(Vec<String>);
+struct NoProxy {
+    /// A bare `*` entry was present: every host bypasses the proxy.
+    all: bool,
+    entries: Vec<NoProxyEntry>,
+}
+
+#[derive(Clone, PartialEq, Eq)]
+struct NoProxyEntry {
+    pattern: Pattern,
+    /// `Some`: the entry only applies to requests to this port.
+    port: Option<u16>,
+}
+
+#[derive(Clone, PartialEq, Eq)]
+enum Pattern {
+    /// Lower-case name without leading `.`/`*.` or trailing `.`; matches itself and its
+    /// subdomains.
+    Domain(String),
+    /// One address, matched exactly.
+    Ip(IpAddr),
+    /// A network (host bits already cleared) and its prefix length.
+    Cidr(IpAddr, u8),
+}
+
+impl fmt::Debug for NoProxy {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut list = f.debug_list();
+        if self.all {
+            list.entry(&format_args!("*"));
+        }
+        list.entries(&self.entries).finish()
+    }
+}
+
+impl fmt::Debug for NoProxyEntry {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match (&self.pattern, self.port) {
+            (Pattern::Domain(d), _) => f.write_str(d)?,
+            (Pattern::Ip(IpAddr::V6(ip)), Some(_)) => write!(f, "[{ip}]")?,
+            (Pattern::Ip(ip), _) => write!(f, "{ip}")?,
+            (Pattern::Cidr(ip, len), _) => write!(f, "{ip}/{len}")?,
+        }
+        match self.port {
+            Some(port) => write!(f, ":{port}"),
+            None => Ok(()),
+        }
+    }
+}
+
+/// Parses a run of ASCII digits (no sign, no whitespace).
+fn parse_digits<T: std::str::FromStr>(s: &str) -> Option<T> {
+    if s.is_empty() || !s.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    s.parse().ok()
+}
+
+/// `addr/len` with `len` no longer than the address; the host bits are cleared.
+fn parse_cidr(addr: &str, len: &str) -> Option<Pattern> {
+    let addr: IpAddr = addr.parse().ok()?;
+    let len: u8 = parse_digits(len)?;
+    let network = match addr {
+        IpAddr::V4(a) if len <= 32 => Ipv4Addr::from(u32::from(a) & v4_mask(len)).into(),
+        IpAddr::V6(a) if len <= 128 => Ipv6Addr::from(u128::from(a) & v6_mask(len)).into(),
+        _ => return None,
+    };
+    Some(Pattern::Cidr(network, len))
+}
+
+fn v4_mask(len: u8) -> u32 {
+    u32::MAX.checked_shl(32 - u32::from(len)).unwrap_or(0)
+}
+
+fn v6_mask(len: u8) -> u128 {
+    u128::MAX.checked_shl(128 - u32::from(len)).unwrap_or(0)
+}
+
+/// Lower-cases `name` and drops one trailing `.`; `None` for names with empty labels or
+/// characters that never appear in a host name we could be asked about.
+fn normalize_domain(name: &str) -> Option<String> {
+    let name = name.strip_suffix('.').unwrap_or(name);
+    let valid = !name.is_empty()
+        && name.split('.').all(|label| !label.is_empty())
+        && !name.contains(['*', '/', ':', '[', ']', '@']);
+    valid.then(|| name.to_ascii_lowercase())
+}
+
+impl NoProxyEntry {
+    /// One trimmed, non-empty entry other than `*`; `None` when it is malformed.
+    fn parse(entry: &str) -> Option<Self> {
+        // `[v6]`, `[v6]:port`, `[v6]/len`.
+        if let Some(rest) = entry.strip_prefix('[') {
+            let (inside, after) = rest.split_once(']')?;
+            if let Some(len) = after.strip_prefix('/') {
+                return Some(Self {
+                    pattern: parse_cidr(inside, len)?,
+                    port: None,
+                });
+            }
+            let port = match after {
+                "" => None,
+                _ => Some(parse_digits(after.strip_prefix(':')?)?),
+            };
+            let ip: IpAddr = inside.parse().ok()?;
+            return Some(Self {
+                pattern: Pattern::Ip(ip),
+                port,
+            });
+        }
+        if let Some((addr, len)) = entry.split_once('/') {
+            return Some(Self {
+                pattern: parse_cidr(addr, len)?,
+                port: None,
+            });
+        }
+        // A bare address, IPv6 (`::1`) included: its colons are not a port separator.
+        if let Ok(ip) = entry.parse::<IpAddr>() {
+            return Some(Self {
+                pattern: Pattern::Ip(ip),
+                port: None,
+            });
+        }
+        let (host, port) = match entry.split_once(':') {
+            Some((host, port)) => (host, Some(parse_digits(port)?)),
+            None => (entry, None),
+        };
+        let pattern = match host.parse::<IpAddr>() {
+            Ok(ip @ IpAddr::V4(_)) => Pattern::Ip(ip),
+            // `::1:80` parses as an address above; anything else with a v6 host is ambiguous.
+            Ok(IpAddr::V6(_)) => return None,
+            Err(_) => {
+                let name = host
+                    .strip_prefix("*.")
+                    .or_else(|| host.strip_prefix('.'))
+                    .unwrap_or(host);
+                Pattern::Domain(normalize_domain(name)?)
+            }
+        };
+        Some(Self { pattern, port })
+    }
+
+    fn matches(&self, host: &Host<'_>, port: u16) -> bool {
+        if self.port.is_some_and(|p| p != port) {
+            return false;
+        }
+        match (&self.pattern, host) {
+            (Pattern::Domain(d), Host::Name(name)) => {
+                name == d
+                    || (name.len() > d.len()
+                        && name.ends_with(d.as_str())
+                        && name.as_bytes()[name.len() - d.len() - 1] == b'.')
+            }
+            (Pattern::Ip(e), Host::Ip(ip)) => e == ip,
+            (Pattern::Cidr(IpAddr::V4(net), len), Host::Ip(IpAddr::V4(ip))) => {
+                u32::from(*ip) & v4_mask(*len) == u32::from(*net)
+            }
+            (Pattern::Cidr(IpAddr::V6(net), len), Host::Ip(IpAddr::V6(ip))) => {
+                u128::from(*ip) & v6_mask(*len) == u128::from(*net)
+            }
+            _ => false,
+        }
+    }
+}
+
+/// A request host, normalized for matching.
+enum Host<'a> {
+    Ip(IpAddr),
+    /// Lower case, without a trailing `.`.
+    Name(std::borrow::Cow<'a, str>),
+}
+
+impl<'a> Host<'a> {
+    fn new(host: &'a str) -> Self {
+        let bare = host
+            .strip_prefix('[')
+            .and_then(|h| h.strip_suffix(']'))
+            .unwrap_or(host);
+        if let Ok(ip) = bare.parse() {
+            return Host::Ip(ip);
+        }
+        let name = bare.strip_suffix('.').unwrap_or(bare);
+        Host::Name(if name.bytes().any(|b| b.is_ascii_uppercase()) {
+            name.to_ascii_lowercase().into()
+        } else {
+            name.into()
+        })
+    }
+}
 
 impl NoProxy {
     fn parse(list: &str) -> Self {
-        Self(
-            list.split(',')
-                .map(|e| {
-                    e.trim()
-                        .trim_start_matches("*.")
-                        .trim_start_matches('.')
-                        .to_ascii_lowercase()
-                })
-                .map(|e| match e.parse::<IpAddr>() {
-                    Ok(_) => e,
-                    // `host:port` entries: the port is ignored.
-                    Err(_) if !e.starts_with('[') => {
-                        e.split(':').next().unwrap_or_default().to_owned()
-                    }
-                    Err(_) => e
-                        .trim_start_matches('[')
-                        .split(']')
-                        .next()
-                        .unwrap_or_default()
-                        .to_owned(),
-                })
-                .filter(|e| !e.is_empty())
-                .collect(),
-        )
+        let mut out = Self::default();
+        for entry in list.split(',').map(str::trim).filter(|e| !e.is_empty()) {
+            if entry == "*" {
+                out.all = true;
+            } else if let Some(e) = NoProxyEntry::parse(entry) {
+                out.entries.push(e);
+            }
+        }
+        out
     }
 
-    fn matches(&self, host: &str) -> bool {
-        let host = host
-            .trim_start_matches('[')
-            .trim_end_matches(']')
-            .to_ascii_lowercase();
-        self.0.iter().any(|e| {
-            e == "*"
-                || *e == host
-                || (host.len() > e.len()
-                    && host.ends_with(e.as_str())
-                    && host.as_bytes()[host.len() - e.len() - 1] == b'.')
-        })
+    fn matches(&self, host: &str, port: u16) -> bool {
+        if self.all {
+            return true;
+        }
+        let host = Host::new(host);
+        self.entries.iter().any(|e| e.matches(&host, port))
     }
 }
 
@@ -349,19 +555,233 @@ mod tests {
         assert!(ProxyUrl::parse("http://h:notaport").is_err());
     }
 
+    /// Checks `(list, host, port, expected bypass)` rows; every expectation is written by hand.
+    fn check(rows: &[(&str, &str, u16, bool)]) {
+        for &(list, host, port, want) in rows {
+            assert_eq!(
+                NoProxy::parse(list).matches(host, port),
+                want,
+                "NO_PROXY={list:?} host={host:?} port={port}"
+            );
+        }
+    }
+
     #[test]
-    fn no_proxy_matching() {
-        let n = NoProxy::parse(" example.com, .corp.internal ,10.1.2.3, host:8080, *.wild.io");
-        assert!(n.matches("example.com"));
-        assert!(n.matches("api.example.com"));
-        assert!(!n.matches("notexample.com"));
-        assert!(n.matches("x.corp.internal"));
-        assert!(n.matches("10.1.2.3"));
-        assert!(!n.matches("10.1.2.4"));
-        assert!(n.matches("host"));
-        assert!(n.matches("a.wild.io"));
-        assert!(NoProxy::parse("*").matches("anything"));
-        assert!(!NoProxy::parse("").matches("anything"));
+    fn no_proxy_domains() {
+        check(&[
+            ("example.com", "example.com", 443, true),
+            ("example.com", "api.example.com", 443, true),
+            ("example.com", "a.b.example.com", 80, true),
+            ("example.com", "notexample.com", 443, false),
+            ("example.com", "example.com.evil", 443, false),
+            ("example.com", "example.co", 443, false),
+            ("example.com", "com", 443, false),
+            // Leading `.`: subdomains and, as curl does, the bare domain.
+            (".example.com", "api.example.com", 443, true),
+            (".example.com", "example.com", 443, true),
+            (".example.com", "notexample.com", 443, false),
+            // Leading `*.` behaves like `.`.
+            ("*.example.com", "api.example.com", 443, true),
+            ("*.example.com", "example.com", 443, true),
+            ("*.example.com", "notexample.com", 443, false),
+            // Case-insensitive, trailing dots ignored on both sides.
+            ("Example.COM", "API.example.com", 443, true),
+            ("example.com", "EXAMPLE.COM", 443, true),
+            ("example.com", "example.com.", 443, true),
+            ("example.com", "api.example.com.", 443, true),
+            ("example.com.", "example.com", 443, true),
+            ("example.com.", "notexample.com.", 443, false),
+            // Domain entries never match IP-literal hosts.
+            ("0.1", "10.0.0.1", 443, false),
+            ("", "example.com", 443, false),
+        ]);
+    }
+
+    #[test]
+    fn no_proxy_ip_literals() {
+        check(&[
+            ("10.0.0.1", "10.0.0.1", 443, true),
+            ("10.0.0.1", "10.0.0.2", 443, false),
+            ("10.0.0.1", "110.0.0.1", 443, false),
+            ("10.0.0.1", "10.0.0.10", 443, false),
+            ("::1", "::1", 443, true),
+            ("::1", "[::1]", 443, true),
+            ("[::1]", "::1", 443, true),
+            ("[::1]", "[::1]", 443, true),
+            ("[::1]", "[::2]", 443, false),
+            // Same address, different spelling.
+            ("2001:db8::1", "[2001:DB8:0:0:0:0:0:1]", 443, true),
+            // IPv4 and IPv6 are distinct, mapped addresses included.
+            ("10.0.0.1", "[::ffff:10.0.0.1]", 443, false),
+            // Address entries never match host names.
+            ("10.0.0.1", "host.example", 443, false),
+        ]);
+    }
+
+    #[test]
+    fn no_proxy_cidrs() {
+        check(&[
+            ("10.0.0.0/8", "10.0.0.0", 443, true),
+            ("10.0.0.0/8", "10.255.255.255", 443, true),
+            ("10.0.0.0/8", "9.255.255.255", 443, false),
+            ("10.0.0.0/8", "11.0.0.0", 443, false),
+            ("192.168.1.0/24", "192.168.1.77", 443, true),
+            ("192.168.1.0/24", "192.168.1.255", 443, true),
+            ("192.168.1.0/24", "192.168.2.0", 443, false),
+            ("192.168.1.0/24", "192.168.0.255", 443, false),
+            ("172.16.0.0/12", "172.31.255.255", 443, true),
+            ("172.16.0.0/12", "172.32.0.0", 443, false),
+            // Host bits in the entry are cleared: this is 10.0.0.0/8.
+            ("10.1.2.3/8", "10.200.0.1", 443, true),
+            ("0.0.0.0/0", "203.0.113.9", 443, true),
+            ("10.0.0.1/32", "10.0.0.1", 443, true),
+            ("10.0.0.1/32", "10.0.0.0", 443, false),
+            ("fd00::/8", "[fd12:3456::1]", 443, true),
+            ("fd00::/8", "fdff:ffff::", 443, true),
+            ("fd00::/8", "[fe00::1]", 443, false),
+            ("fd00::/8", "[fc00::1]", 443, false),
+            ("[fd00::]/8", "[fd00::abcd]", 443, true),
+            ("2001:db8::/32", "[2001:db8:ffff::1]", 443, true),
+            ("2001:db8::/32", "[2001:db9::1]", 443, false),
+            ("::/0", "[2001:db8::1]", 443, true),
+            ("::1/128", "[::1]", 443, true),
+            // IPv4 host vs IPv6 range and vice versa.
+            ("fd00::/8", "10.0.0.1", 443, false),
+            ("::/0", "10.0.0.1", 443, false),
+            ("0.0.0.0/0", "[::1]", 443, false),
+            ("10.0.0.0/8", "[::ffff:10.0.0.1]", 443, false),
+            // Names are not resolved.
+            ("10.0.0.0/8", "intranet.example", 443, false),
+            ("127.0.0.0/8", "localhost", 443, false),
+        ]);
+    }
+
+    #[test]
+    fn no_proxy_ports() {
+        check(&[
+            ("example.com:8443", "example.com", 8443, true),
+            ("example.com:8443", "api.example.com", 8443, true),
+            ("example.com:8443", "example.com", 443, false),
+            (".example.com:8443", "api.example.com", 8443, true),
+            ("10.0.0.1:443", "10.0.0.1", 443, true),
+            ("10.0.0.1:443", "10.0.0.1", 80, false),
+            ("[::1]:8080", "[::1]", 8080, true),
+            ("[::1]:8080", "::1", 8080, true),
+            ("[::1]:8080", "[::1]", 443, false),
+            // Without a port an entry applies to every port.
+            ("example.com", "example.com", 8443, true),
+            ("10.0.0.0/8", "10.0.0.1", 1, true),
+            // Unbracketed, `::1:8080` is an IPv6 address, not `::1` port 8080.
+            ("::1:8080", "::1", 8080, false),
+            ("::1:8080", "[::1:8080]", 443, true),
+        ]);
+    }
+
+    #[test]
+    fn no_proxy_star_whitespace_and_empty_entries() {
+        check(&[
+            ("*", "anything.example", 443, true),
+            ("*", "10.0.0.1", 443, true),
+            ("*", "[::1]", 8080, true),
+            // `*` wins wherever it appears in the list.
+            ("example.com, *", "other.example", 443, true),
+            ("*,example.com", "192.0.2.1", 80, true),
+            (" * ", "other.example", 443, true),
+            // `*` is only special alone: no globbing elsewhere.
+            ("*example.com", "api.example.com", 443, false),
+            ("*example.com", "notexample.com", 443, false),
+            ("ex*.com", "example.com", 443, false),
+            (
+                " example.com ,\t10.0.0.0/8 , ,,",
+                "api.example.com",
+                443,
+                true,
+            ),
+            (" example.com ,\t10.0.0.0/8 , ,,", "10.9.8.7", 443, true),
+            (" example.com ,\t10.0.0.0/8 , ,,", "example.org", 443, false),
+            (",,,", "example.com", 443, false),
+            (" ", "example.com", 443, false),
+            ("", "", 443, false),
+        ]);
+    }
+
+    #[test]
+    fn no_proxy_invalid_entries_are_ignored() {
+        for bad in [
+            "10.0.0.0/33",
+            "fd00::/129",
+            "10.0.0.0/",
+            "10.0.0.0/x",
+            "10.0.0.0/+8",
+            "10.0.0.0/-1",
+            "10.0.0.0/8/8",
+            "10.0.0.0/999999999999",
+            "notanip/8",
+            "/8",
+            "[::1",
+            "[::1]x",
+            "[::1]:",
+            "[::1]:port",
+            "[::1]:70000",
+            "[example.com]",
+            "example.com:",
+            "example.com:http",
+            "example.com:+443",
+            "example.com:65536",
+            "a:b:c",
+            ".",
+            "*.",
+            "..example.com",
+            "example..com",
+            "ex*.com",
+            "*:443",
+        ] {
+            let n = NoProxy::parse(bad);
+            assert!(
+                !n.all && n.entries.is_empty(),
+                "{bad:?} should be ignored, got {n:?}"
+            );
+        }
+        // Bad entries do not spoil the good ones next to them.
+        check(&[
+            ("10.0.0.0/33, example.com", "example.com", 443, true),
+            ("10.0.0.0/33, example.com", "10.0.0.1", 443, false),
+            ("garbage/8, 10.0.0.0/8", "10.1.1.1", 443, true),
+            ("[::1, 192.168.0.0/16", "192.168.4.4", 443, true),
+        ]);
+    }
+
+    #[test]
+    fn no_proxy_debug_shows_normalized_entries() {
+        let n =
+            NoProxy::parse("EXAMPLE.com., *, 10.1.2.3/8, [::1]:8080, ::2, .a.example:81, bad/99");
+        assert_eq!(
+            format!("{n:?}"),
+            "[*, example.com, 10.0.0.0/8, [::1]:8080, ::2, a.example:81]"
+        );
+    }
+
+    #[test]
+    fn selection_passes_the_port_to_no_proxy() {
+        let p = Proxy::url("http://proxy:3128")
+            .unwrap()
+            .no_proxy("api.example.com:8443, plain.example:80, [fd00::1]:443");
+        assert_eq!(p.select("api.example.com", 8443, true), None);
+        assert!(p.select("api.example.com", 443, true).is_some());
+        assert_eq!(p.select("plain.example", 80, false), None);
+        assert!(p.select("plain.example", 8080, false).is_some());
+        assert_eq!(p.select("[fd00::1]", 443, true), None);
+        // `proxy_for` uses the scheme's default port.
+        assert_eq!(
+            p.proxy_for("api.example.com", true).as_deref(),
+            Some("proxy:3128")
+        );
+        assert_eq!(p.proxy_for("plain.example", false), None);
+        assert_eq!(p.proxy_for("fd00::1", true), None);
+        assert_eq!(
+            p.proxy_for("[fd00::1]", false).as_deref(),
+            Some("proxy:3128")
+        );
     }
 
     #[test]

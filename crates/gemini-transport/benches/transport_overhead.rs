@@ -8,6 +8,11 @@
 //! comparison).
 //!
 //! Run: `cargo bench -p gemini-transport --bench transport_overhead`
+//!
+//! Knobs (environment): `BENCH_TIMEOUTS=none|idle|headers` (the timers' cost),
+//! `BENCH_EVENTS=N` (events per response; 1 shows the per-request cost),
+//! `BENCH_GAP_US=N` (a pause before each request, so that it finds the server idle),
+//! `BENCH_ONLY=ours|bare` with `BENCH_ROUNDS=N` (one client alone, for a profiler).
 
 use std::convert::Infallible;
 use std::pin::Pin;
@@ -20,7 +25,17 @@ use gemini_transport::{HttpTransport, HyperTransport, Proxy, Runtime};
 use http_body::Frame;
 use http_body_util::{BodyExt, Empty};
 
-const EVENTS: usize = 200;
+/// Events per response (`BENCH_EVENTS` overrides the default 200).
+fn events() -> usize {
+    std::env::var("BENCH_EVENTS")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(200)
+}
+thread_local! {
+    /// Time until the response headers, per request: (HyperTransport, bare hyper).
+    static HEAD: std::cell::RefCell<(Vec<Duration>, Vec<Duration>)> = Default::default();
+}
 const WARMUP: usize = 200;
 const ROUNDS: usize = 2000;
 
@@ -48,7 +63,7 @@ fn start_server() -> (std::net::SocketAddr, tokio::runtime::Runtime) {
         "x".repeat(640)
     );
     let events: Arc<Vec<Bytes>> = Arc::new(
-        (0..EVENTS)
+        (0..events())
             .map(|_| Bytes::from(format!("data: {payload}\r\n\r\n")))
             .collect(),
     );
@@ -106,10 +121,24 @@ impl Samples {
     }
 }
 
+/// The pause before each measured request, so that every request finds the server idle
+/// (`BENCH_GAP_US`, default 0 = back to back).
+fn gap() {
+    let us: u64 = std::env::var("BENCH_GAP_US")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(0);
+    if us > 0 {
+        std::thread::sleep(Duration::from_micros(us));
+    }
+}
+
 async fn via_transport(t: &HyperTransport, url: &str) -> (Duration, Duration, usize) {
+    gap();
     let start = Instant::now();
     let req = http::Request::get(url).body(Bytes::new()).unwrap();
     let mut body = t.send(req).await.unwrap().into_body();
+    HEAD.with(|h| h.borrow_mut().0.push(start.elapsed()));
     let mut ttfb = None;
     let mut n = 0;
     while let Some(chunk) = body.next_chunk().await {
@@ -132,6 +161,7 @@ async fn bare_connect(addr: std::net::SocketAddr) -> BareSender {
 }
 
 async fn via_bare_hyper(sender: &mut BareSender, authority: &str) -> (Duration, Duration, usize) {
+    gap();
     let start = Instant::now();
     sender.ready().await.unwrap();
     let req = http::Request::get("/v1beta/models/m:streamGenerateContent?alt=sse")
@@ -139,6 +169,7 @@ async fn via_bare_hyper(sender: &mut BareSender, authority: &str) -> (Duration, 
         .body(Empty::<Bytes>::new())
         .unwrap();
     let mut body = sender.send_request(req).await.unwrap().into_body();
+    HEAD.with(|h| h.borrow_mut().1.push(start.elapsed()));
     let mut ttfb = None;
     let mut n = 0;
     while let Some(frame) = body.frame().await {
@@ -148,6 +179,14 @@ async fn via_bare_hyper(sender: &mut BareSender, authority: &str) -> (Duration, 
         }
     }
     (ttfb.unwrap(), start.elapsed(), n)
+}
+
+/// Requests made with `BENCH_ONLY` (default `ROUNDS * 4`, `BENCH_ROUNDS` overrides).
+fn only_rounds() -> usize {
+    std::env::var("BENCH_ROUNDS")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(ROUNDS * 4)
 }
 
 fn main() {
@@ -180,15 +219,23 @@ fn main() {
         // BENCH_ONLY=ours|bare runs one client alone (for a profiler); prints nothing else.
         match std::env::var("BENCH_ONLY").as_deref() {
             Ok("ours") => {
-                for _ in 0..ROUNDS * 4 {
-                    via_transport(&transport, &url).await;
+                let mut alone = Samples::default();
+                for _ in 0..only_rounds() {
+                    let (ttfb, total, _) = via_transport(&transport, &url).await;
+                    alone.ttfb.push(ttfb);
+                    alone.total.push(total);
                 }
+                println!("HyperTransport alone: {:?}", alone.medians());
                 std::process::exit(0);
             }
             Ok("bare") => {
-                for _ in 0..ROUNDS * 4 {
-                    via_bare_hyper(&mut sender, &authority).await;
+                let mut alone = Samples::default();
+                for _ in 0..only_rounds() {
+                    let (ttfb, total, _) = via_bare_hyper(&mut sender, &authority).await;
+                    alone.ttfb.push(ttfb);
+                    alone.total.push(total);
                 }
+                println!("bare hyper alone: {:?}", alone.medians());
                 std::process::exit(0);
             }
             _ => {}
@@ -231,7 +278,16 @@ fn main() {
     let (ot, oo) = ours.medians();
     let (bt, bo) = bare.medians();
     let (st, so) = smol.medians();
-    println!("streamed request: {EVENTS} SSE events of ~700 B, {ROUNDS} rounds, medians");
+    let (oh, bh) = HEAD.with(|h| {
+        let mut h = h.borrow_mut();
+        // The smol rounds pushed to the first list too: keep the tokio rounds only.
+        h.0.truncate(WARMUP + ROUNDS);
+        (Samples::median(&mut h.0), Samples::median(&mut h.1))
+    });
+    println!(
+        "streamed request: {} SSE events of ~700 B, {ROUNDS} rounds, medians",
+        events()
+    );
     println!("{:<34} {:>12} {:>12}", "client", "TTFB", "total");
     println!("{:<34} {:>12?} {:>12?}", "bare hyper (tokio)", bt, bo);
     println!("{:<34} {:>12?} {:>12?}", "HyperTransport (tokio)", ot, oo);
@@ -239,6 +295,7 @@ fn main() {
         "{:<34} {:>12?} {:>12?}",
         "HyperTransport (smol, info only)", st, so
     );
+    println!("response headers: bare {bh:?}, HyperTransport {oh:?}");
     println!(
         "overhead ratio (tokio/bare): TTFB {:.3}, total {:.3}",
         ot.as_secs_f64() / bt.as_secs_f64(),

@@ -83,12 +83,6 @@ impl Lease {
             .as_mut()
             .expect("lease holds a connection until released")
     }
-
-    fn drive(&mut self, cx: &mut Context<'_>) {
-        if let Some(conn) = &mut self.conn {
-            conn.driver.drive(cx);
-        }
-    }
 }
 
 pub(crate) struct HyperBody {
@@ -132,6 +126,31 @@ impl HyperBody {
     }
 }
 
+/// The next data frame, error or end from `incoming` (skipping trailers and empty frames).
+fn poll_data(
+    incoming: &mut Incoming,
+    watch: &mut Option<Watch>,
+    cx: &mut Context<'_>,
+) -> Poll<Option<Result<Bytes, hyper::Error>>> {
+    loop {
+        match Pin::new(&mut *incoming).poll_frame(cx) {
+            Poll::Ready(Some(Ok(frame))) => {
+                if let Ok(data) = frame.into_data() {
+                    if let Some(w) = watch {
+                        w.progress();
+                    }
+                    if !data.is_empty() {
+                        return Poll::Ready(Some(Ok(data)));
+                    }
+                }
+            }
+            Poll::Ready(Some(Err(e))) => return Poll::Ready(Some(Err(e))),
+            Poll::Ready(None) => return Poll::Ready(None),
+            Poll::Pending => return Poll::Pending,
+        }
+    }
+}
+
 impl Stream for HyperBody {
     type Item = Result<Bytes, TransportError>;
 
@@ -140,33 +159,28 @@ impl Stream for HyperBody {
         if this.done {
             return Poll::Ready(None);
         }
-        loop {
-            if let Some(lease) = &mut this.lease {
-                lease.drive(cx);
-            }
-            match Pin::new(&mut this.incoming).poll_frame(cx) {
-                Poll::Ready(Some(Ok(frame))) => {
-                    if let Ok(data) = frame.into_data() {
-                        if let Some(w) = &mut this.watch {
-                            w.progress();
-                        }
-                        if !data.is_empty() {
-                            return Poll::Ready(Some(Ok(data)));
-                        }
-                    }
-                    // Trailers and empty frames: keep reading.
+        let (incoming, watch) = (&mut this.incoming, &mut this.watch);
+        let polled = match &mut this.lease {
+            Some(lease) => lease
+                .conn()
+                .driver
+                .poll_with(cx, |icx| poll_data(incoming, watch, icx)),
+            None => poll_data(incoming, watch, cx),
+        };
+        match polled {
+            Poll::Ready(Some(Ok(data))) => Poll::Ready(Some(Ok(data))),
+            Poll::Ready(Some(Err(e))) => this.fail(map_hyper_error(e, Phase::Body)),
+            Poll::Ready(None) => {
+                if let Some(lease) = &mut this.lease {
+                    lease.conn().driver.settle(cx);
                 }
-                Poll::Ready(Some(Err(e))) => return this.fail(map_hyper_error(e, Phase::Body)),
-                Poll::Ready(None) => {
-                    this.finish(true);
-                    return Poll::Ready(None);
-                }
-                Poll::Pending => break,
+                this.finish(true);
+                Poll::Ready(None)
             }
-        }
-        match this.watch.as_mut().and_then(|w| w.check(cx.waker())) {
-            Some(err) => this.fail(err),
-            None => Poll::Pending,
+            Poll::Pending => match this.watch.as_mut().and_then(|w| w.check(cx.waker())) {
+                Some(err) => this.fail(err),
+                None => Poll::Pending,
+            },
         }
     }
 }

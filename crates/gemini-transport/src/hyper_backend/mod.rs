@@ -325,7 +325,7 @@ impl Default for HyperTransport {
 impl HttpTransport for HyperTransport {
     fn send(&self, request: http::Request<Bytes>) -> ResponseFuture {
         let inner = Arc::clone(&self.inner);
-        ResponseFuture::new(async move { send(inner, request).await })
+        ResponseFuture::new(send(inner, request))
     }
 }
 
@@ -396,9 +396,7 @@ async fn send(
     let host = uri
         .host()
         .filter(|h| !h.is_empty())
-        .ok_or_else(|| invalid(format!("no host in {uri}")))?
-        .to_owned();
-    let host = host.as_str();
+        .ok_or_else(|| invalid(format!("no host in {uri}")))?;
     if !https && !inner.allow_plain_http && !proxy::is_loopback(host) {
         return Err(invalid(format!(
             "plain http:// to a non-loopback host ({host}) needs HyperTransportBuilder::allow_plain_http"
@@ -411,7 +409,7 @@ async fn send(
         port,
         runtime: rt,
     };
-    let proxy = inner.proxy.select(host, port, https).cloned();
+    let proxy = inner.proxy.select(&key.host, port, https).cloned();
 
     // The connect timeout runs on the runtime's timer (connections are rare); the others are
     // kept by the watchdog thread (see `watchdog.rs` for why).
@@ -447,7 +445,11 @@ async fn send(
                         tls: &inner.tls,
                         h2_keep_alive: inner.h2_keep_alive,
                     };
-                    match connect_within(rt, connect, connect::establish(params)).await {
+                    // Boxed: establishing (TCP, tunnel, TLS, handshake, for either runtime) is
+                    // a large state machine, and inline it made every `send` future, pooled
+                    // connection or not, several kilobytes to move into its box.
+                    let establish = Box::pin(connect::establish(params));
+                    match connect_within(rt, connect, establish).await {
                         Ok(Conn::H1(conn)) => {
                             Lease::new(conn, Arc::downgrade(&inner.pool), key.clone())
                         }
@@ -457,7 +459,8 @@ async fn send(
                         }
                         Err(e) if e.kind() == ErrorKind::Timeout(TimeoutKind::Connect) => {
                             return Err(e.with_message(format!(
-                                "connecting to {host}:{port} took too long"
+                                "connecting to {}:{port} took too long",
+                                key.host
                             )));
                         }
                         Err(e) => return Err(e),
@@ -475,7 +478,7 @@ async fn send(
                     "connection closed before the request was sent",
                 ));
             }
-            let sent = sender.try_send_request(req);
+            let sent = driver.handing_over(|| sender.try_send_request(req));
             match driver.run(sent).await {
                 Ok(resp) => return Ok((resp, Some(lease))),
                 Err(mut e) => match e.take_message() {
@@ -533,13 +536,19 @@ fn prepare_h1(
 ) -> Result<(), TransportError> {
     *req.version_mut() = http::Version::HTTP_11;
     if !req.headers().contains_key(HOST) {
-        let default_port = if key.https { 443 } else { 80 };
-        let host = if key.port == default_port {
-            key.host.clone()
-        } else {
-            format!("{}:{}", key.host, key.port)
-        };
-        let value = HeaderValue::from_str(&host).map_err(|_| invalid("invalid host"))?;
+        // The URI's authority is the Host header unless it carries credentials.
+        let value = match req.uri().authority() {
+            Some(a) if !a.as_str().contains('@') => HeaderValue::from_str(a.as_str()),
+            _ => {
+                let default_port = if key.https { 443 } else { 80 };
+                if key.port == default_port {
+                    HeaderValue::from_str(&key.host)
+                } else {
+                    HeaderValue::from_str(&format!("{}:{}", key.host, key.port))
+                }
+            }
+        }
+        .map_err(|_| invalid("invalid host"))?;
         req.headers_mut().insert(HOST, value);
     }
     match proxy {

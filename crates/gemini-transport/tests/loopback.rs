@@ -262,14 +262,19 @@ async fn response_headers_timeout_fires(rt: Runtime) {
     assert!(start.elapsed() < BOUND);
 }
 
-async fn idle_timeout_fires_between_frames(rt: Runtime) {
-    let server = support::raw(|mut tcp| async move {
+/// A server that answers with one chunk, `first`, and then sends nothing for 30 s.
+fn first_chunk_then_silence() -> support::Server {
+    support::raw(|mut tcp| async move {
         support::read_head(&mut tcp).await;
         tcp.write_all(b"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n5\r\nfirst\r\n")
             .await
             .unwrap();
         tokio::time::sleep(Duration::from_secs(30)).await;
-    });
+    })
+}
+
+async fn idle_timeout_fires_between_frames(rt: Runtime) {
+    let server = first_chunk_then_silence();
     let t = client(rt)
         .timeouts(Timeouts::default().idle(Some(Duration::from_millis(300))))
         .build()
@@ -309,13 +314,7 @@ where
 async fn idle_timeout_follows_the_body_to_another_task(rt: Runtime) {
     // The first frame is read on this task, the rest on another one: the timeout must wake the
     // task that polls the body now, not the one that polled it first.
-    let server = support::raw(|mut tcp| async move {
-        support::read_head(&mut tcp).await;
-        tcp.write_all(b"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n5\r\nfirst\r\n")
-            .await
-            .unwrap();
-        tokio::time::sleep(Duration::from_secs(30)).await;
-    });
+    let server = first_chunk_then_silence();
     let t = client(rt)
         .timeouts(Timeouts::default().idle(Some(Duration::from_millis(200))))
         .build()

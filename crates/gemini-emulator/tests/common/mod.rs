@@ -98,25 +98,7 @@ pub async fn send(
         .write_all(req.as_bytes())
         .await
         .expect("write request");
-    let mut raw = Vec::new();
-    let mut buf = vec![0u8; 64 * 1024];
-    let mut read_error = None;
-    let mut reads = 0;
-    loop {
-        match stream.read(&mut buf).await {
-            Ok(0) => break,
-            Ok(n) => {
-                reads += 1;
-                raw.extend_from_slice(&buf[..n]);
-            }
-            Err(e) => {
-                read_error = Some(e.kind());
-                break;
-            }
-        }
-    }
-    let elapsed = start.elapsed();
-    parse(&raw, read_error, elapsed, reads)
+    read_response(&mut stream, start).await
 }
 
 /// POST with the test key, declaring `content_length` but sending only `body`, then closing the
@@ -136,6 +118,28 @@ pub async fn post_declaring(
     stream.write_all(head.as_bytes()).await.expect("write head");
     stream.write_all(body).await.expect("write body");
     stream.shutdown().await.expect("close the writing side");
+    read_response(&mut stream, start).await
+}
+
+/// POST with the test key.
+pub async fn post(addr: SocketAddr, path: &str, body: &str) -> Resp {
+    send(addr, "POST", path, &[("x-goog-api-key", KEY)], body).await
+}
+
+/// POST with the test key and a fault header.
+pub async fn post_fault(addr: SocketAddr, path: &str, fault: &str, body: &str) -> Resp {
+    send(
+        addr,
+        "POST",
+        path,
+        &[("x-goog-api-key", KEY), ("x-emulator-fault", fault)],
+        body,
+    )
+    .await
+}
+
+/// Reads until the server closes the connection (or a read fails) and parses what came.
+async fn read_response(stream: &mut TcpStream, start: Instant) -> Resp {
     let mut raw = Vec::new();
     let mut buf = vec![0u8; 64 * 1024];
     let mut read_error = None;
@@ -154,23 +158,6 @@ pub async fn post_declaring(
         }
     }
     parse(&raw, read_error, start.elapsed(), reads)
-}
-
-/// POST with the test key.
-pub async fn post(addr: SocketAddr, path: &str, body: &str) -> Resp {
-    send(addr, "POST", path, &[("x-goog-api-key", KEY)], body).await
-}
-
-/// POST with the test key and a fault header.
-pub async fn post_fault(addr: SocketAddr, path: &str, fault: &str, body: &str) -> Resp {
-    send(
-        addr,
-        "POST",
-        path,
-        &[("x-goog-api-key", KEY), ("x-emulator-fault", fault)],
-        body,
-    )
-    .await
 }
 
 fn parse(raw: &[u8], read_error: Option<io::ErrorKind>, elapsed: Duration, reads: usize) -> Resp {

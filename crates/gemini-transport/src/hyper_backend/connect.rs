@@ -127,128 +127,99 @@ impl ConnectReply {
     }
 }
 
-#[cfg(feature = "tokio")]
-mod tokio_rt {
-    use hyper_util::rt::TokioIo;
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    use tokio::net::TcpStream;
-
-    use super::*;
-
-    async fn tcp(host: &str, port: u16) -> io::Result<TcpStream> {
-        let s = TcpStream::connect((strip_brackets(host), port)).await?;
-        s.set_nodelay(true)?;
-        Ok(s)
-    }
-
-    async fn tunnel(
-        s: &mut TcpStream,
-        host: &str,
-        port: u16,
-        proxy: &ProxyUrl,
-    ) -> Result<(), TransportError> {
-        s.write_all(&proxy::connect_request(host, port, proxy))
-            .await
-            .map_err(tunnel_io_error)?;
-        let mut reply = ConnectReply::default();
-        let mut chunk = [0u8; 512];
-        loop {
-            let n = s.read(&mut chunk).await.map_err(tunnel_io_error)?;
-            if reply.feed(&chunk[..n])? {
-                return Ok(());
-            }
+/// The connection steps for one runtime. They are the same on tokio and smol; only the TCP
+/// stream, the read/write extension traits, the TLS connector and the adapter to hyper's I/O
+/// traits differ, so the steps are written once here and instantiated per runtime below.
+#[cfg(any(feature = "tokio", feature = "smol"))]
+macro_rules! runtime_connector {
+    (
+        $(#[$attr:meta])*
+        mod $name:ident {
+            $($uses:item)*
         }
-    }
+        tcp: $tcp:ty,
+        tls: $connector:ty,
+        io: $io:path $(,)?
+    ) => {
+        $(#[$attr])*
+        mod $name {
+            $($uses)*
 
-    pub(super) async fn establish(p: ConnectParams<'_>) -> Result<Conn, TransportError> {
-        let key = p.key;
-        let tcp_stream = match p.proxy {
-            Some(proxy) => {
-                let mut s = tcp(&proxy.host, proxy.port)
+            use super::*;
+
+            async fn tcp(host: &str, port: u16) -> io::Result<$tcp> {
+                let s = <$tcp>::connect((strip_brackets(host), port)).await?;
+                s.set_nodelay(true)?;
+                Ok(s)
+            }
+
+            async fn tunnel(
+                s: &mut $tcp,
+                host: &str,
+                port: u16,
+                proxy: &ProxyUrl,
+            ) -> Result<(), TransportError> {
+                s.write_all(&proxy::connect_request(host, port, proxy))
                     .await
-                    .map_err(|e| connect_error(e, "proxy"))?;
-                if key.https {
-                    tunnel(&mut s, &key.host, key.port, proxy).await?;
+                    .map_err(tunnel_io_error)?;
+                let mut reply = ConnectReply::default();
+                let mut chunk = [0u8; 512];
+                loop {
+                    let n = s.read(&mut chunk).await.map_err(tunnel_io_error)?;
+                    if reply.feed(&chunk[..n])? {
+                        return Ok(());
+                    }
                 }
-                s
             }
-            None => tcp(&key.host, key.port)
-                .await
-                .map_err(|e| connect_error(e, "server"))?,
-        };
-        if !key.https {
-            return handshake(TokioIo::new(tcp_stream), false, key.runtime, &p).await;
+
+            pub(super) async fn establish(p: ConnectParams<'_>) -> Result<Conn, TransportError> {
+                let key = p.key;
+                let tcp_stream = match p.proxy {
+                    Some(proxy) => {
+                        let mut s = tcp(&proxy.host, proxy.port)
+                            .await
+                            .map_err(|e| connect_error(e, "proxy"))?;
+                        if key.https {
+                            tunnel(&mut s, &key.host, key.port, proxy).await?;
+                        }
+                        s
+                    }
+                    None => tcp(&key.host, key.port)
+                        .await
+                        .map_err(|e| connect_error(e, "server"))?,
+                };
+                if !key.https {
+                    return handshake($io(tcp_stream), false, key.runtime, &p).await;
+                }
+                let name = server_name(&key.host)?;
+                let connector = <$connector>::from(Arc::clone(p.tls));
+                let tls = connector
+                    .connect(name, tcp_stream)
+                    .await
+                    .map_err(tls_error)?;
+                let h2 = tls.get_ref().1.alpn_protocol() == Some(b"h2");
+                handshake($io(tls), h2, key.runtime, &p).await
+            }
         }
-        let name = server_name(&key.host)?;
-        let connector = tokio_rustls::TlsConnector::from(Arc::clone(p.tls));
-        let tls = connector
-            .connect(name, tcp_stream)
-            .await
-            .map_err(tls_error)?;
-        let h2 = tls.get_ref().1.alpn_protocol() == Some(b"h2");
-        handshake(TokioIo::new(tls), h2, key.runtime, &p).await
-    }
+    };
 }
 
-#[cfg(feature = "smol")]
-mod smol_rt {
-    use smol::io::{AsyncReadExt, AsyncWriteExt};
-    use smol::net::TcpStream;
-
-    use super::*;
-    use crate::rt::smol_io::FuturesIo;
-
-    async fn tcp(host: &str, port: u16) -> io::Result<TcpStream> {
-        let s = TcpStream::connect((strip_brackets(host), port)).await?;
-        s.set_nodelay(true)?;
-        Ok(s)
+runtime_connector! {
+    #[cfg(feature = "tokio")]
+    mod tokio_rt {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
     }
+    tcp: tokio::net::TcpStream,
+    tls: tokio_rustls::TlsConnector,
+    io: hyper_util::rt::TokioIo::new,
+}
 
-    async fn tunnel(
-        s: &mut TcpStream,
-        host: &str,
-        port: u16,
-        proxy: &ProxyUrl,
-    ) -> Result<(), TransportError> {
-        s.write_all(&proxy::connect_request(host, port, proxy))
-            .await
-            .map_err(tunnel_io_error)?;
-        let mut reply = ConnectReply::default();
-        let mut chunk = [0u8; 512];
-        loop {
-            let n = s.read(&mut chunk).await.map_err(tunnel_io_error)?;
-            if reply.feed(&chunk[..n])? {
-                return Ok(());
-            }
-        }
+runtime_connector! {
+    #[cfg(feature = "smol")]
+    mod smol_rt {
+        use smol::io::{AsyncReadExt, AsyncWriteExt};
     }
-
-    pub(super) async fn establish(p: ConnectParams<'_>) -> Result<Conn, TransportError> {
-        let key = p.key;
-        let tcp_stream = match p.proxy {
-            Some(proxy) => {
-                let mut s = tcp(&proxy.host, proxy.port)
-                    .await
-                    .map_err(|e| connect_error(e, "proxy"))?;
-                if key.https {
-                    tunnel(&mut s, &key.host, key.port, proxy).await?;
-                }
-                s
-            }
-            None => tcp(&key.host, key.port)
-                .await
-                .map_err(|e| connect_error(e, "server"))?,
-        };
-        if !key.https {
-            return handshake(FuturesIo::new(tcp_stream), false, key.runtime, &p).await;
-        }
-        let name = server_name(&key.host)?;
-        let connector = futures_rustls::TlsConnector::from(Arc::clone(p.tls));
-        let tls = connector
-            .connect(name, tcp_stream)
-            .await
-            .map_err(tls_error)?;
-        let h2 = tls.get_ref().1.alpn_protocol() == Some(b"h2");
-        handshake(FuturesIo::new(tls), h2, key.runtime, &p).await
-    }
+    tcp: smol::net::TcpStream,
+    tls: futures_rustls::TlsConnector,
+    io: crate::rt::smol_io::FuturesIo::new,
 }

@@ -2,10 +2,12 @@
 //!
 //! An in-bench hyper server on loopback streams 200 SSE events of ~700 bytes per request
 //! (a Gemini-like response). Both clients run on a current-thread tokio runtime, reuse one
-//! HTTP/1.1 connection and read every frame. Rounds alternate between the two clients; the
-//! medians of time to first byte and total time are printed with their ratio. The smol
-//! backend is measured too, for information (its runtime differs, so it is not a like-for-like
-//! comparison).
+//! HTTP/1.1 connection and read every frame. In each round each client makes two requests in
+//! a row and only the second is measured, so that a measured request always follows one of its
+//! own client's; which client goes first alternates from round to round. The medians of the
+//! time until the response headers, the time to first byte and the total time are printed
+//! with their ratios. The smol backend is measured too, for information (its runtime differs,
+//! so it is not a like-for-like comparison).
 //!
 //! Run: `cargo bench -p gemini-transport --bench transport_overhead`
 //!
@@ -31,10 +33,6 @@ fn events() -> usize {
         .ok()
         .and_then(|n| n.parse().ok())
         .unwrap_or(200)
-}
-thread_local! {
-    /// Time until the response headers, per request: (HyperTransport, bare hyper).
-    static HEAD: std::cell::RefCell<(Vec<Duration>, Vec<Duration>)> = Default::default();
 }
 const WARMUP: usize = 200;
 const ROUNDS: usize = 2000;
@@ -105,19 +103,39 @@ fn start_server() -> (std::net::SocketAddr, tokio::runtime::Runtime) {
     (addr, rt)
 }
 
-#[derive(Default)]
-struct Samples {
-    ttfb: Vec<Duration>,
-    total: Vec<Duration>,
+/// One request's timings, from just before the request is built.
+#[derive(Debug, Clone, Copy)]
+struct Sample {
+    /// Until the response headers.
+    head: Duration,
+    /// Until the first body bytes.
+    ttfb: Duration,
+    /// Until the end of the body.
+    total: Duration,
+    bytes: usize,
 }
 
+#[derive(Default)]
+struct Samples(Vec<Sample>);
+
 impl Samples {
-    fn median(v: &mut [Duration]) -> Duration {
+    fn push(&mut self, s: Sample) {
+        self.0.push(s);
+    }
+
+    fn median(&self, field: impl Fn(&Sample) -> Duration) -> Duration {
+        let mut v: Vec<Duration> = self.0.iter().map(field).collect();
         v.sort_unstable();
         v[v.len() / 2]
     }
-    fn medians(&mut self) -> (Duration, Duration) {
-        (Self::median(&mut self.ttfb), Self::median(&mut self.total))
+
+    /// Medians of (head, TTFB, total).
+    fn medians(&self) -> [Duration; 3] {
+        [
+            self.median(|s| s.head),
+            self.median(|s| s.ttfb),
+            self.median(|s| s.total),
+        ]
     }
 }
 
@@ -133,19 +151,24 @@ fn gap() {
     }
 }
 
-async fn via_transport(t: &HyperTransport, url: &str) -> (Duration, Duration, usize) {
+async fn via_transport(t: &HyperTransport, url: &str) -> Sample {
     gap();
     let start = Instant::now();
     let req = http::Request::get(url).body(Bytes::new()).unwrap();
     let mut body = t.send(req).await.unwrap().into_body();
-    HEAD.with(|h| h.borrow_mut().0.push(start.elapsed()));
+    let head = start.elapsed();
     let mut ttfb = None;
-    let mut n = 0;
+    let mut bytes = 0;
     while let Some(chunk) = body.next_chunk().await {
-        n += chunk.unwrap().len();
+        bytes += chunk.unwrap().len();
         ttfb.get_or_insert_with(|| start.elapsed());
     }
-    (ttfb.unwrap(), start.elapsed(), n)
+    Sample {
+        head,
+        ttfb: ttfb.unwrap(),
+        total: start.elapsed(),
+        bytes,
+    }
 }
 
 type BareSender = hyper::client::conn::http1::SendRequest<Empty<Bytes>>;
@@ -160,7 +183,7 @@ async fn bare_connect(addr: std::net::SocketAddr) -> BareSender {
     sender
 }
 
-async fn via_bare_hyper(sender: &mut BareSender, authority: &str) -> (Duration, Duration, usize) {
+async fn via_bare_hyper(sender: &mut BareSender, authority: &str) -> Sample {
     gap();
     let start = Instant::now();
     sender.ready().await.unwrap();
@@ -169,16 +192,21 @@ async fn via_bare_hyper(sender: &mut BareSender, authority: &str) -> (Duration, 
         .body(Empty::<Bytes>::new())
         .unwrap();
     let mut body = sender.send_request(req).await.unwrap().into_body();
-    HEAD.with(|h| h.borrow_mut().1.push(start.elapsed()));
+    let head = start.elapsed();
     let mut ttfb = None;
-    let mut n = 0;
+    let mut bytes = 0;
     while let Some(frame) = body.frame().await {
         if let Ok(data) = frame.unwrap().into_data() {
-            n += data.len();
+            bytes += data.len();
             ttfb.get_or_insert_with(|| start.elapsed());
         }
     }
-    (ttfb.unwrap(), start.elapsed(), n)
+    Sample {
+        head,
+        ttfb: ttfb.unwrap(),
+        total: start.elapsed(),
+        bytes,
+    }
 }
 
 /// Requests made with `BENCH_ONLY` (default `ROUNDS * 4`, `BENCH_ROUNDS` overrides).
@@ -221,40 +249,47 @@ fn main() {
             Ok("ours") => {
                 let mut alone = Samples::default();
                 for _ in 0..only_rounds() {
-                    let (ttfb, total, _) = via_transport(&transport, &url).await;
-                    alone.ttfb.push(ttfb);
-                    alone.total.push(total);
+                    alone.push(via_transport(&transport, &url).await);
                 }
-                println!("HyperTransport alone: {:?}", alone.medians());
+                println!(
+                    "HyperTransport alone (head, TTFB, total): {:?}",
+                    alone.medians()
+                );
                 std::process::exit(0);
             }
             Ok("bare") => {
                 let mut alone = Samples::default();
                 for _ in 0..only_rounds() {
-                    let (ttfb, total, _) = via_bare_hyper(&mut sender, &authority).await;
-                    alone.ttfb.push(ttfb);
-                    alone.total.push(total);
+                    alone.push(via_bare_hyper(&mut sender, &authority).await);
                 }
-                println!("bare hyper alone: {:?}", alone.medians());
+                println!(
+                    "bare hyper alone (head, TTFB, total): {:?}",
+                    alone.medians()
+                );
                 std::process::exit(0);
             }
             _ => {}
         }
         for round in 0..WARMUP + ROUNDS {
-            // Alternate which client goes first to cancel out ordering effects.
-            let (a, b) = if round % 2 == 0 {
-                let a = via_transport(&transport, &url).await;
-                (a, via_bare_hyper(&mut sender, &authority).await)
-            } else {
-                let b = via_bare_hyper(&mut sender, &authority).await;
-                (via_transport(&transport, &url).await, b)
-            };
-            assert_eq!(a.2, b.2, "both clients read the same body");
+            // Each client makes two requests in a row and only the second counts: a measured
+            // request then always follows one of its own client's, never the other's (whose
+            // leftovers, such as how long the server has been idle, would otherwise be billed
+            // to it). Which client goes first alternates, to cancel drift in the machine.
+            let (mut a, mut b) = (None, None);
+            for ours_turn in [round % 2 == 0, round % 2 == 1] {
+                if ours_turn {
+                    via_transport(&transport, &url).await;
+                    a = Some(via_transport(&transport, &url).await);
+                } else {
+                    via_bare_hyper(&mut sender, &authority).await;
+                    b = Some(via_bare_hyper(&mut sender, &authority).await);
+                }
+            }
+            let (a, b) = (a.unwrap(), b.unwrap());
+            assert_eq!(a.bytes, b.bytes, "both clients read the same body");
             if round >= WARMUP {
-                ours.ttfb.push(a.0);
-                ours.total.push(a.1);
-                bare.ttfb.push(b.0);
-                bare.total.push(b.1);
+                ours.push(a);
+                bare.push(b);
             }
         }
     });
@@ -267,38 +302,38 @@ fn main() {
             .build()
             .unwrap();
         for round in 0..WARMUP + ROUNDS / 2 {
-            let (ttfb, total, _) = via_transport(&transport, &url).await;
+            let sample = via_transport(&transport, &url).await;
             if round >= WARMUP {
-                smol.ttfb.push(ttfb);
-                smol.total.push(total);
+                smol.push(sample);
             }
         }
     });
 
-    let (ot, oo) = ours.medians();
-    let (bt, bo) = bare.medians();
-    let (st, so) = smol.medians();
-    let (oh, bh) = HEAD.with(|h| {
-        let mut h = h.borrow_mut();
-        // The smol rounds pushed to the first list too: keep the tokio rounds only.
-        h.0.truncate(WARMUP + ROUNDS);
-        (Samples::median(&mut h.0), Samples::median(&mut h.1))
-    });
+    let [oh, ot, oo] = ours.medians();
+    let [bh, bt, bo] = bare.medians();
+    let [sh, st, so] = smol.medians();
     println!(
         "streamed request: {} SSE events of ~700 B, {ROUNDS} rounds, medians",
         events()
     );
-    println!("{:<34} {:>12} {:>12}", "client", "TTFB", "total");
-    println!("{:<34} {:>12?} {:>12?}", "bare hyper (tokio)", bt, bo);
-    println!("{:<34} {:>12?} {:>12?}", "HyperTransport (tokio)", ot, oo);
     println!(
-        "{:<34} {:>12?} {:>12?}",
-        "HyperTransport (smol, info only)", st, so
+        "{:<34} {:>12} {:>12} {:>12}",
+        "client", "headers", "TTFB", "total"
     );
-    println!("response headers: bare {bh:?}, HyperTransport {oh:?}");
+    println!("{:<34} {bh:>12?} {bt:>12?} {bo:>12?}", "bare hyper (tokio)");
     println!(
-        "overhead ratio (tokio/bare): TTFB {:.3}, total {:.3}",
-        ot.as_secs_f64() / bt.as_secs_f64(),
-        oo.as_secs_f64() / bo.as_secs_f64()
+        "{:<34} {oh:>12?} {ot:>12?} {oo:>12?}",
+        "HyperTransport (tokio)"
+    );
+    println!(
+        "{:<34} {sh:>12?} {st:>12?} {so:>12?}",
+        "HyperTransport (smol, info only)"
+    );
+    let ratio = |a: Duration, b: Duration| a.as_secs_f64() / b.as_secs_f64();
+    println!(
+        "overhead ratio (tokio/bare): headers {:.3}, TTFB {:.3}, total {:.3}",
+        ratio(oh, bh),
+        ratio(ot, bt),
+        ratio(oo, bo)
     );
 }

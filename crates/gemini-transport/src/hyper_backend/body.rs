@@ -11,7 +11,7 @@ use futures_core::Stream;
 use http_body::Body as _;
 use hyper::body::Incoming;
 
-use super::pool::{H1Conn, Key, Pool};
+use super::pool::{H1Conn, Pool};
 use super::watchdog::Watch;
 use crate::{ErrorKind, TimeoutKind, TransportError};
 
@@ -50,31 +50,41 @@ pub(crate) fn map_hyper_error(e: hyper::Error, phase: Phase) -> TransportError {
     TransportError::with_source(kind, e).with_message(msg)
 }
 
-/// Owns an HTTP/1.1 connection while its response is in flight, and drives its I/O. Dropped
-/// without [`release`](Lease::release), it closes the connection: a connection whose response
-/// was abandoned is never reused.
+/// Owns an HTTP/1.1 connection while its request and response are in flight, and drives its
+/// I/O. Dropped without [`release`](Lease::release), it closes the connection: a connection
+/// whose response was abandoned is never reused.
 #[derive(Debug)]
 pub(crate) struct Lease {
     conn: Option<H1Conn>,
     pool: Weak<Pool>,
-    key: Option<Key>,
 }
 
 impl Lease {
-    pub(crate) fn new(conn: H1Conn, pool: Weak<Pool>, key: Key) -> Self {
-        Self {
-            conn: Some(conn),
-            pool,
-            key: Some(key),
-        }
+    /// A lease for connections of `pool`, holding `conn` if given.
+    pub(crate) fn new(pool: Weak<Pool>, conn: Option<H1Conn>) -> Self {
+        Self { conn, pool }
+    }
+
+    pub(crate) fn holds_conn(&self) -> bool {
+        self.conn.is_some()
+    }
+
+    /// Holds `conn` (closing any connection held before).
+    pub(crate) fn hold(&mut self, conn: H1Conn) {
+        self.conn = Some(conn);
+    }
+
+    /// Closes the connection held, if any.
+    pub(crate) fn close(&mut self) {
+        self.conn = None;
     }
 
     /// The response was read completely: the connection may be reused.
     pub(crate) fn release(mut self) {
-        if let (Some(conn), Some(key)) = (self.conn.take(), self.key.take())
+        if let Some(conn) = self.conn.take()
             && let Some(pool) = self.pool.upgrade()
         {
-            pool.put_h1(key, conn);
+            pool.put_h1(conn);
         }
     }
 
@@ -172,7 +182,7 @@ impl Stream for HyperBody {
             Poll::Ready(Some(Err(e))) => this.fail(map_hyper_error(e, Phase::Body)),
             Poll::Ready(None) => {
                 if let Some(lease) = &mut this.lease {
-                    lease.conn().driver.settle(cx);
+                    lease.conn().driver.settle();
                 }
                 this.finish(true);
                 Poll::Ready(None)

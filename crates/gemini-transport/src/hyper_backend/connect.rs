@@ -22,7 +22,7 @@ pub(crate) enum Conn {
 
 #[derive(Debug)]
 pub(crate) struct ConnectParams<'a> {
-    pub(crate) key: &'a Key,
+    pub(crate) key: &'a Arc<Key>,
     pub(crate) proxy: Option<&'a ProxyUrl>,
     pub(crate) tls: &'a Arc<ClientConfig>,
     pub(crate) h2_keep_alive: Option<std::time::Duration>,
@@ -87,7 +87,11 @@ where
         let driver = ConnDriver::new(async move {
             let _ = conn.await;
         });
-        Ok(Conn::H1(H1Conn { sender, driver }))
+        Ok(Conn::H1(H1Conn {
+            sender,
+            driver,
+            key: Arc::clone(p.key),
+        }))
     }
 }
 

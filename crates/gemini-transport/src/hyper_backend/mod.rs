@@ -8,8 +8,9 @@ mod watchdog;
 
 use std::fmt;
 use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
-use std::task::Poll;
+use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
@@ -23,7 +24,7 @@ pub use proxy::Proxy;
 
 use self::body::{HyperBody, Lease, Phase, map_hyper_error};
 use self::connect::{Conn, ConnectParams};
-use self::pool::{H1Conn, Key, Pool};
+use self::pool::{Checkout, H1Conn, Key, KeyRef, Pool};
 use self::watchdog::{Limits, Watch};
 use crate::{
     ErrorKind, HttpTransport, Response, ResponseBody, ResponseFuture, Runtime, TimeoutKind,
@@ -329,28 +330,43 @@ impl HttpTransport for HyperTransport {
     }
 }
 
-/// Runs `fut` (establishing a connection) within the connect deadline, on the runtime's timer.
-async fn connect_within<F, T>(
-    rt: Runtime,
+/// Opens a new connection for `key`, within the connect deadline (kept on the runtime's timer:
+/// connections are rare).
+///
+/// Boxed by its caller: establishing (TCP, tunnel, TLS, handshake, for either runtime) is a
+/// large state machine, and inline it made every `send` future, pooled connection or not,
+/// kilobytes bigger to move into its box.
+async fn connect_new(
+    inner: &Inner,
+    key: &Arc<Key>,
+    proxy: Option<&proxy::ProxyUrl>,
     deadline: Option<Instant>,
-    fut: F,
-) -> Result<T, TransportError>
-where
-    F: Future<Output = Result<T, TransportError>>,
-{
+) -> Result<Conn, TransportError> {
+    if !key.https && !inner.allow_plain_http && !proxy::is_loopback(&key.host) {
+        return Err(invalid(format!(
+            "plain http:// to a non-loopback host ({}) needs HyperTransportBuilder::allow_plain_http",
+            key.host
+        )));
+    }
+    let establish = connect::establish(ConnectParams {
+        key,
+        proxy,
+        tls: &inner.tls,
+        h2_keep_alive: inner.h2_keep_alive,
+    });
     let Some(at) = deadline else {
-        return fut.await;
+        return establish.await;
     };
-    let mut fut = std::pin::pin!(fut);
-    let mut delay = rt.delay_until(at);
+    let mut establish = std::pin::pin!(establish);
+    let mut delay = key.runtime.delay_until(at);
     std::future::poll_fn(|cx| {
-        if let Poll::Ready(r) = fut.as_mut().poll(cx) {
+        if let Poll::Ready(r) = establish.as_mut().poll(cx) {
             return Poll::Ready(r);
         }
         match delay.poll_elapsed(cx) {
             Poll::Ready(()) => Poll::Ready(Err(TransportError::new(
                 ErrorKind::Timeout(TimeoutKind::Connect),
-                "the connect timeout elapsed",
+                format!("connecting to {}:{} took too long", key.host, key.port),
             ))),
             Poll::Pending => Poll::Pending,
         }
@@ -362,153 +378,185 @@ fn invalid(msg: impl Into<String>) -> TransportError {
     TransportError::new(ErrorKind::InvalidRequest, msg)
 }
 
-async fn send(
-    inner: Arc<Inner>,
-    request: http::Request<Bytes>,
-) -> Result<Response, TransportError> {
-    let start = Instant::now();
-    let timeouts = request
-        .extensions()
-        .get::<Timeouts>()
-        .copied()
-        .unwrap_or(inner.timeouts);
-    let rt = match inner.runtime {
-        Some(rt) => rt,
-        None => Runtime::detect().ok_or_else(|| {
-            TransportError::new(
-                ErrorKind::Runtime,
-                "no runtime: enable feature `smol` or call from inside a tokio runtime",
-            )
-        })?,
-    };
-    rt.check()?;
+/// The headers and total timeouts while a request waits for its response head.
+///
+/// The watchdog registration waits for the first `Pending`: by then the request is on its
+/// way, so registering overlaps the wait for the server instead of delaying the request. Its
+/// deadlines count from the request's start all the same.
+struct HeadWatch {
+    limits: Limits,
+    start: Instant,
+    watch: Option<Option<Watch>>,
+}
 
-    let uri = request.uri();
-    let https = match uri.scheme_str() {
-        Some(s) if s.eq_ignore_ascii_case("https") => true,
-        Some(s) if s.eq_ignore_ascii_case("http") => false,
-        _ => {
-            return Err(invalid(format!(
-                "unsupported or missing URI scheme in {uri}"
-            )));
+impl HeadWatch {
+    fn new(timeouts: &Timeouts, start: Instant) -> Self {
+        Self {
+            limits: Limits {
+                headers_by: timeouts.response_headers_timeout().map(|d| start + d),
+                total_by: timeouts.total_timeout().map(|d| start + d),
+                idle: timeouts.idle_timeout(),
+            },
+            start,
+            watch: None,
         }
-    };
-    let host = uri
-        .host()
-        .filter(|h| !h.is_empty())
-        .ok_or_else(|| invalid(format!("no host in {uri}")))?;
-    if !https && !inner.allow_plain_http && !proxy::is_loopback(host) {
-        return Err(invalid(format!(
-            "plain http:// to a non-loopback host ({host}) needs HyperTransportBuilder::allow_plain_http"
-        )));
     }
-    let port = uri.port_u16().unwrap_or(if https { 443 } else { 80 });
-    let key = Key {
-        https,
-        host: host.to_owned(),
-        port,
-        runtime: rt,
-    };
-    let proxy = inner.proxy.select(&key.host, port, https).cloned();
 
-    // The connect timeout runs on the runtime's timer (connections are rare); the others are
-    // kept by the watchdog thread (see `watchdog.rs` for why).
-    let connect = timeouts.connect_timeout().map(|d| start + d);
-    let mut watch = Watch::start(
-        Limits {
-            headers_by: timeouts.response_headers_timeout().map(|d| start + d),
-            total_by: timeouts.total_timeout().map(|d| start + d),
-            idle: timeouts.idle_timeout(),
-        },
-        start,
-    )?;
-
-    let head = async {
-        let (parts, body) = request.into_parts();
-        let mut req = http::Request::from_parts(parts, Full::new(body));
-
-        // HTTP/2: a shared connection, if one is open.
-        if let Some(mut sender) = inner.pool.h2(&key)
-            && sender.ready().await.is_ok()
-        {
-            return send_h2(sender, req).await;
+    fn watch(&mut self) -> Result<&mut Option<Watch>, TransportError> {
+        if self.watch.is_none() {
+            self.watch = Some(Watch::start(self.limits, self.start)?);
         }
-        let mut reused = true;
-        loop {
-            let mut lease = match inner.pool.take_h1(&key) {
-                Some(conn) => Lease::new(conn, Arc::downgrade(&inner.pool), key.clone()),
-                None => {
-                    reused = false;
-                    let params = ConnectParams {
-                        key: &key,
-                        proxy: proxy.as_ref(),
-                        tls: &inner.tls,
-                        h2_keep_alive: inner.h2_keep_alive,
-                    };
-                    // Boxed: establishing (TCP, tunnel, TLS, handshake, for either runtime) is
-                    // a large state machine, and inline it made every `send` future, pooled
-                    // connection or not, several kilobytes to move into its box.
-                    let establish = Box::pin(connect::establish(params));
-                    match connect_within(rt, connect, establish).await {
-                        Ok(Conn::H1(conn)) => {
-                            Lease::new(conn, Arc::downgrade(&inner.pool), key.clone())
-                        }
-                        Ok(Conn::H2(sender)) => {
-                            inner.pool.put_h2(key.clone(), sender.clone());
-                            return send_h2(sender, req).await;
-                        }
-                        Err(e) if e.kind() == ErrorKind::Timeout(TimeoutKind::Connect) => {
-                            return Err(e.with_message(format!(
-                                "connecting to {}:{port} took too long",
-                                key.host
-                            )));
-                        }
-                        Err(e) => return Err(e),
-                    }
-                }
-            };
-            prepare_h1(&mut req, &key, proxy.as_ref())?;
-            let H1Conn { sender, driver } = lease.conn();
-            if driver.run(sender.ready()).await.is_err() {
-                if reused {
-                    continue; // The pooled connection died while idle: try another.
-                }
-                return Err(TransportError::new(
-                    ErrorKind::ConnectionClosed,
-                    "connection closed before the request was sent",
-                ));
-            }
-            let sent = driver.handing_over(|| sender.try_send_request(req));
-            match driver.run(sent).await {
-                Ok(resp) => return Ok((resp, Some(lease))),
-                Err(mut e) => match e.take_message() {
-                    // Not sent at all on a reused connection (it was closing): retry on another.
-                    Some(r) if reused => {
-                        req = r;
-                        continue;
-                    }
-                    _ => return Err(map_hyper_error(e.into_error(), Phase::Head)),
-                },
-            }
-        }
-    };
-    let mut head = std::pin::pin!(head);
-    let (response, lease) = std::future::poll_fn(|cx| {
-        if let Poll::Ready(r) = head.as_mut().poll(cx) {
+        Ok(self.watch.as_mut().expect("set above"))
+    }
+
+    /// Polls `f`; while it is pending, fails with a timeout that fired.
+    fn poll<T>(
+        &mut self,
+        cx: &mut Context<'_>,
+        f: impl FnOnce(&mut Context<'_>) -> Poll<Result<T, TransportError>>,
+    ) -> Poll<Result<T, TransportError>> {
+        if let Poll::Ready(r) = f(cx) {
             return Poll::Ready(r);
         }
-        match watch.as_mut().and_then(|w| w.check(cx.waker())) {
+        match self.watch()?.as_mut().and_then(|w| w.check(cx.waker())) {
             Some(err) => Poll::Ready(Err(err)),
             None => Poll::Pending,
         }
-    })
-    .await?;
-    let (parts, incoming) = response.into_parts();
-    let body = HyperBody::new(incoming, lease, watch);
-    Ok(http::Response::from_parts(
-        parts,
-        ResponseBody::from_stream(body),
-    ))
+    }
+
+    /// Awaits `fut` under the timeouts.
+    async fn wait<T>(
+        &mut self,
+        mut fut: Pin<&mut (dyn Future<Output = Result<T, TransportError>> + Send + '_)>,
+    ) -> Result<T, TransportError> {
+        std::future::poll_fn(|cx| self.poll(cx, |cx| fut.as_mut().poll(cx))).await
+    }
+
+    /// The watch to hand on to the body (the idle and total timeouts).
+    fn into_watch(mut self) -> Result<Option<Watch>, TransportError> {
+        Ok(self.watch()?.take())
+    }
+}
+
+/// Sends `request`. A plain function returning an `async` block rather than an `async fn`:
+/// the arguments then live in the future once (an `async fn` keeps a second copy), and the
+/// request is converted before the future is built.
+fn send(
+    inner: Arc<Inner>,
+    request: http::Request<Bytes>,
+) -> impl Future<Output = Result<Response, TransportError>> + Send + 'static {
+    let start = Instant::now();
+    let mut req = request.map(Full::new);
+    async move {
+        let rt = match inner.runtime {
+            Some(rt) => rt,
+            None => Runtime::detect().ok_or_else(|| {
+                TransportError::new(
+                    ErrorKind::Runtime,
+                    "no runtime: enable feature `smol` or call from inside a tokio runtime",
+                )
+            })?,
+        };
+        rt.check()?;
+        let (mut hw, connect) = {
+            let timeouts = req
+                .extensions()
+                .get::<Timeouts>()
+                .unwrap_or(&inner.timeouts);
+            let connect = timeouts.connect_timeout().map(|d| start + d);
+            (HeadWatch::new(timeouts, start), connect)
+        };
+
+        let (response, lease) = 'head: {
+            // A pooled connection, if there is one; the origin is owned (allocated) only
+            // otherwise.
+            let (key, checkout) = {
+                let origin = KeyRef::of(req.uri(), rt)?;
+                let checkout = inner.pool.checkout(origin, start);
+                let key = match &checkout {
+                    Checkout::H2(key, _) => Arc::clone(key),
+                    Checkout::H1(conn) => Arc::clone(&conn.key),
+                    Checkout::None => Arc::new(origin.to_key()?),
+                };
+                (key, checkout)
+            };
+            let pooled = match checkout {
+                Checkout::H2(_, mut sender) => {
+                    let ready =
+                        std::future::poll_fn(|cx| hw.poll(cx, |cx| sender.poll_ready(cx).map(Ok)));
+                    if ready.await?.is_ok() {
+                        break 'head hw.wait(Box::pin(send_h2(sender, req)).as_mut()).await?;
+                    }
+                    None
+                }
+                Checkout::H1(conn) => Some(conn),
+                Checkout::None => None,
+            };
+            let proxy = inner.proxy.select(&key.host, key.port, key.https);
+            let mut lease = Lease::new(Arc::downgrade(&inner.pool), pooled);
+            loop {
+                let reused = if lease.holds_conn() {
+                    true
+                } else if let Some(conn) = inner.pool.take_h1(key.as_key_ref(), start) {
+                    lease.hold(conn);
+                    true
+                } else {
+                    let mut new = Box::pin(connect_new(&inner, &key, proxy, connect));
+                    match hw.wait(new.as_mut()).await? {
+                        Conn::H1(conn) => lease.hold(conn),
+                        Conn::H2(sender) => {
+                            inner.pool.put_h2(Arc::clone(&key), sender.clone());
+                            break 'head hw.wait(Box::pin(send_h2(sender, req)).as_mut()).await?;
+                        }
+                    }
+                    false
+                };
+                prepare_h1(&mut req, &key, proxy)?;
+                let H1Conn { sender, driver, .. } = lease.conn();
+                let ready = std::future::poll_fn(|cx| {
+                    hw.poll(cx, |cx| {
+                        driver.poll_with(cx, |icx| sender.poll_ready(icx)).map(Ok)
+                    })
+                });
+                if ready.await?.is_err() {
+                    if reused {
+                        // The pooled connection died while idle: try another.
+                        lease.close();
+                        continue;
+                    }
+                    return Err(TransportError::new(
+                        ErrorKind::ConnectionClosed,
+                        "connection closed before the request was sent",
+                    ));
+                }
+                let mut sent = std::pin::pin!(driver.handing_over(|| sender.try_send_request(req)));
+                let sent = std::future::poll_fn(|cx| {
+                    hw.poll(cx, |cx| {
+                        driver.poll_with(cx, |icx| sent.as_mut().poll(icx)).map(Ok)
+                    })
+                });
+                match sent.await? {
+                    Ok(resp) => break 'head (resp, Some(lease)),
+                    Err(mut e) => match e.take_message() {
+                        // Not sent at all on a reused connection (it was closing): retry on
+                        // another.
+                        Some(r) if reused => {
+                            req = r;
+                            lease.close();
+                            continue;
+                        }
+                        _ => return Err(map_hyper_error(e.into_error(), Phase::Head)),
+                    },
+                }
+            }
+        };
+        let (parts, incoming) = response.into_parts();
+        let body = HyperBody::new(incoming, lease, hw.into_watch()?);
+        Ok(http::Response::from_parts(
+            parts,
+            ResponseBody::from_stream(body),
+        ))
+    }
 }
 
 type HeadResult = Result<(http::Response<hyper::body::Incoming>, Option<Lease>), TransportError>;
@@ -536,20 +584,7 @@ fn prepare_h1(
 ) -> Result<(), TransportError> {
     *req.version_mut() = http::Version::HTTP_11;
     if !req.headers().contains_key(HOST) {
-        // The URI's authority is the Host header unless it carries credentials.
-        let value = match req.uri().authority() {
-            Some(a) if !a.as_str().contains('@') => HeaderValue::from_str(a.as_str()),
-            _ => {
-                let default_port = if key.https { 443 } else { 80 };
-                if key.port == default_port {
-                    HeaderValue::from_str(&key.host)
-                } else {
-                    HeaderValue::from_str(&format!("{}:{}", key.host, key.port))
-                }
-            }
-        }
-        .map_err(|_| invalid("invalid host"))?;
-        req.headers_mut().insert(HOST, value);
+        req.headers_mut().insert(HOST, key.host_header.clone());
     }
     match proxy {
         Some(p) if !key.https => {
@@ -561,12 +596,9 @@ fn prepare_h1(
         }
         _ => {
             if req.uri().scheme().is_some() {
-                let pq = req
-                    .uri()
-                    .path_and_query()
-                    .cloned()
-                    .unwrap_or_else(|| PathAndQuery::from_static("/"));
-                *req.uri_mut() = Uri::from(pq);
+                // Taken apart rather than cloned: cloning would copy the path.
+                let pq = std::mem::take(req.uri_mut()).into_parts().path_and_query;
+                *req.uri_mut() = Uri::from(pq.unwrap_or_else(|| PathAndQuery::from_static("/")));
             }
         }
     }
@@ -611,18 +643,78 @@ mod tests {
 
     #[test]
     fn h1_request_is_origin_form_with_host() {
-        let key = Key {
-            https: true,
-            host: "example.com".into(),
-            port: 8443,
-            runtime: Runtime::detect().unwrap_or_else(any_rt),
-        };
-        let mut req = http::Request::get("https://example.com:8443/v1/models?alt=sse")
+        let rt = Runtime::detect().unwrap_or_else(any_rt);
+        for (uri, host, port, host_header, path) in [
+            (
+                "https://example.com:8443/v1/models?alt=sse",
+                "example.com",
+                8443,
+                "example.com:8443",
+                "/v1/models?alt=sse",
+            ),
+            ("http://127.0.0.1/x", "127.0.0.1", 80, "127.0.0.1", "/x"),
+            (
+                "https://Example.COM",
+                "Example.COM",
+                443,
+                "Example.COM",
+                "/",
+            ),
+            // Credentials never reach the Host header.
+            (
+                "https://u:p@example.com/a",
+                "example.com",
+                443,
+                "example.com",
+                "/a",
+            ),
+            ("http://u@[::1]:8080/a", "[::1]", 8080, "[::1]:8080", "/a"),
+        ] {
+            let mut req = http::Request::get(uri)
+                .body(Full::new(Bytes::new()))
+                .unwrap();
+            let key = KeyRef::of(req.uri(), rt).unwrap().to_key().unwrap();
+            assert_eq!((key.host.as_str(), key.port), (host, port), "{uri}");
+            prepare_h1(&mut req, &key, None).unwrap();
+            assert_eq!(req.uri(), path, "{uri}");
+            assert_eq!(req.headers()[HOST], host_header, "{uri}");
+            assert_eq!(req.version(), http::Version::HTTP_11);
+        }
+        // A Host header set by the caller is kept.
+        let mut req = http::Request::get("http://127.0.0.1:9/")
+            .header(HOST, "virtual.example")
             .body(Full::new(Bytes::new()))
             .unwrap();
+        let key = KeyRef::of(req.uri(), rt).unwrap().to_key().unwrap();
         prepare_h1(&mut req, &key, None).unwrap();
-        assert_eq!(req.uri(), "/v1/models?alt=sse");
-        assert_eq!(req.headers()[HOST], "example.com:8443");
+        assert_eq!(req.headers()[HOST], "virtual.example");
+    }
+
+    #[test]
+    fn origins_match_by_scheme_and_authority_ignoring_case() {
+        let rt = Runtime::detect().unwrap_or_else(any_rt);
+        let uri = |s: &str| s.parse::<Uri>().unwrap();
+        let a = uri("https://Example.com:8443/a");
+        let key = KeyRef::of(&a, rt).unwrap().to_key().unwrap();
+        let same = uri("https://example.COM:8443/b?c");
+        assert!(key.matches(KeyRef::of(&same, rt).unwrap()));
+        for other in [
+            "http://example.com:8443/",
+            "https://example.com/",
+            "https://example.org:8443/",
+        ] {
+            let other = uri(other);
+            assert!(!key.matches(KeyRef::of(&other, rt).unwrap()), "{other}");
+        }
+        for bad in ["/relative", "ftp://example.com/"] {
+            let e = KeyRef::of(&uri(bad), rt).unwrap_err();
+            assert_eq!(e.kind(), ErrorKind::InvalidRequest, "{bad}");
+        }
+        let e = KeyRef::of(&uri("http://:80/"), rt)
+            .unwrap()
+            .to_key()
+            .unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::InvalidRequest);
     }
 
     fn any_rt() -> Runtime {

@@ -13,20 +13,116 @@ use std::task::{Context, Poll, Wake, Waker};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
+use http::HeaderValue;
+use http::uri::{Authority, Uri};
 use http_body_util::Full;
 use hyper::client::conn::{http1, http2};
 
-use crate::Runtime;
 use crate::rt::same_waker;
+use crate::{ErrorKind, Runtime, TransportError};
 
 pub(crate) type ReqBody = Full<Bytes>;
 
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+/// An origin (and the runtime its connections run on): what pooled connections are keyed by.
+///
+/// Connections are looked up by scheme and authority as written in the request URI (compared
+/// case-insensitively, as hyper-util's pool does), so a request on a pooled connection parses
+/// nothing; the host and port are parsed once, when the key is made for a new connection.
+#[derive(Debug)]
 pub(crate) struct Key {
     pub(crate) https: bool,
+    authority: Authority,
     pub(crate) host: String,
     pub(crate) port: u16,
     pub(crate) runtime: Runtime,
+    /// The `Host` header of HTTP/1.1 requests to this origin.
+    pub(crate) host_header: HeaderValue,
+}
+
+/// A request's origin, borrowed from its URI, to look connections up without allocating.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct KeyRef<'a> {
+    pub(crate) https: bool,
+    pub(crate) authority: &'a Authority,
+    pub(crate) runtime: Runtime,
+}
+
+fn invalid(msg: String) -> TransportError {
+    TransportError::new(ErrorKind::InvalidRequest, msg)
+}
+
+impl<'a> KeyRef<'a> {
+    /// The origin of `uri`, which must be absolute with an `http` or `https` scheme.
+    pub(crate) fn of(uri: &'a Uri, runtime: Runtime) -> Result<Self, TransportError> {
+        let https = match uri.scheme_str() {
+            Some(s) if s.eq_ignore_ascii_case("https") => true,
+            Some(s) if s.eq_ignore_ascii_case("http") => false,
+            _ => {
+                return Err(invalid(format!(
+                    "unsupported or missing URI scheme in {uri}"
+                )));
+            }
+        };
+        let authority = uri
+            .authority()
+            .ok_or_else(|| invalid(format!("no host in {uri}")))?;
+        Ok(Self {
+            https,
+            authority,
+            runtime,
+        })
+    }
+
+    /// The owned key, with the host and port parsed and the `Host` header made.
+    pub(crate) fn to_key(self) -> Result<Key, TransportError> {
+        let host = self.authority.host();
+        if host.is_empty() {
+            return Err(invalid(format!("no host in {}", self.authority)));
+        }
+        let default_port = if self.https { 443 } else { 80 };
+        let port = self.authority.port_u16().unwrap_or(default_port);
+        // The authority is the Host header unless it carries credentials.
+        let host_header = if !self.authority.as_str().contains('@') {
+            HeaderValue::from_str(self.authority.as_str())
+        } else if port == default_port {
+            HeaderValue::from_str(host)
+        } else {
+            HeaderValue::from_str(&format!("{host}:{port}"))
+        }
+        .map_err(|_| invalid(format!("invalid host in {}", self.authority)))?;
+        Ok(Key {
+            https: self.https,
+            authority: self.authority.clone(),
+            host: host.to_owned(),
+            port,
+            runtime: self.runtime,
+            host_header,
+        })
+    }
+}
+
+impl Key {
+    pub(crate) fn as_key_ref(&self) -> KeyRef<'_> {
+        KeyRef {
+            https: self.https,
+            authority: &self.authority,
+            runtime: self.runtime,
+        }
+    }
+
+    pub(crate) fn matches(&self, r: KeyRef<'_>) -> bool {
+        self.https == r.https && self.runtime == r.runtime && self.authority == *r.authority
+    }
+}
+
+/// What the pool has for an origin.
+#[derive(Debug)]
+pub(crate) enum Checkout {
+    /// A shared HTTP/2 connection (with the pool's key for the origin).
+    H2(Arc<Key>, http2::SendRequest<ReqBody>),
+    /// An idle HTTP/1.1 connection, now the caller's.
+    H1(H1Conn),
+    None,
 }
 
 /// An HTTP/1.1 connection's I/O future, driven by whichever task is using the connection.
@@ -101,8 +197,12 @@ impl ConnDriver {
         }
     }
 
-    /// Polls the connection's I/O and then `f` (something the connection feeds), again while
-    /// they wake each other, until `f` is ready or both wait on the outside world.
+    /// Polls `f` (something the connection feeds) and, while it waits, the connection's I/O,
+    /// again while they wake each other, until `f` is ready or both wait on the outside world.
+    ///
+    /// `f` goes first: when what it waits for has already arrived (a free connection, the rest
+    /// of a frame the connection read earlier), the connection is not polled at all, and a
+    /// connection poll is the expensive part of a request.
     pub(crate) fn poll_with<T>(
         &mut self,
         cx: &mut Context<'_>,
@@ -121,14 +221,16 @@ impl ConnDriver {
         let mut result = Poll::Pending;
         for _ in 0..MAX_ROUNDS {
             self.relay.woken.store(false, Ordering::SeqCst);
-            if let Some(io) = &mut self.io
-                && io.as_mut().poll(&mut icx).is_ready()
-            {
-                // The connection ended; what it delivered shows through `f`.
-                self.io = None;
-            }
             result = f(&mut icx);
-            if result.is_ready() || !self.relay.woken.load(Ordering::SeqCst) {
+            let Some(io) = self.io.as_mut().filter(|_| result.is_pending()) else {
+                break;
+            };
+            if io.as_mut().poll(&mut icx).is_ready() {
+                // The connection ended; what it delivered shows through `f` next round.
+                self.io = None;
+                self.relay.woken.store(true, Ordering::SeqCst);
+            }
+            if !self.relay.woken.load(Ordering::SeqCst) {
                 break;
             }
         }
@@ -141,35 +243,40 @@ impl ConnDriver {
     }
 
     /// A response was read to its end: lets the connection reach its idle state now (hyper
-    /// then checks the socket once more) rather than at the start of the next request, and
-    /// forgets the task, which is done with the connection.
-    pub(crate) fn settle(&mut self, cx: &mut Context<'_>) {
-        let _ = self.poll_with(cx, |_| Poll::Ready(()));
+    /// then checks the socket once more and asks for the next request) rather than at the
+    /// start of the next request, and forgets the task, which is done with the connection.
+    pub(crate) fn settle(&mut self) {
         *self.relay.task.lock().unwrap_or_else(|p| p.into_inner()) = None;
         self.task = None;
+        if let Some(io) = &mut self.io {
+            // Wake-ups from here on reach no task: the next user polls the connection anyway.
+            if io
+                .as_mut()
+                .poll(&mut Context::from_waker(&self.waker))
+                .is_ready()
+            {
+                self.io = None;
+            }
+        }
     }
 
     /// Runs `f`, which hands the connection work (a request), without passing on the wake-up
-    /// that causes: the caller polls the connection next, through [`run`](Self::run).
+    /// that causes: the caller polls the connection next, through
+    /// [`poll_with`](Self::poll_with).
     pub(crate) fn handing_over<R>(&self, f: impl FnOnce() -> R) -> R {
         self.relay.polling.store(true, Ordering::SeqCst);
         let r = f();
         self.relay.polling.store(false, Ordering::SeqCst);
         r
     }
-
-    /// Awaits `fut` while driving the connection.
-    pub(crate) async fn run<F: Future>(&mut self, fut: F) -> F::Output {
-        let mut fut = std::pin::pin!(fut);
-        std::future::poll_fn(|cx| self.poll_with(cx, |icx| fut.as_mut().poll(icx))).await
-    }
 }
 
-/// An HTTP/1.1 connection: its request sender and its I/O.
+/// An HTTP/1.1 connection: its request sender, its I/O and its origin.
 #[derive(Debug)]
 pub(crate) struct H1Conn {
     pub(crate) sender: http1::SendRequest<ReqBody>,
     pub(crate) driver: ConnDriver,
+    pub(crate) key: Arc<Key>,
 }
 
 impl H1Conn {
@@ -186,7 +293,7 @@ struct IdleH1 {
 /// Per-origin entries. A client talks to one or two origins, so a linear scan comparing keys
 /// beats hashing the key (SipHash over the host name) on every request.
 #[derive(Debug)]
-struct Origins<V>(Vec<(Key, V)>);
+struct Origins<V>(Vec<(Arc<Key>, V)>);
 
 impl<V> Default for Origins<V> {
     fn default() -> Self {
@@ -195,36 +302,31 @@ impl<V> Default for Origins<V> {
 }
 
 impl<V> Origins<V> {
-    fn position(&self, key: &Key) -> Option<usize> {
-        self.0.iter().position(|(k, _)| k == key)
+    fn position(&self, key: KeyRef<'_>) -> Option<usize> {
+        self.0.iter().position(|(k, _)| k.matches(key))
     }
 
-    fn get_mut(&mut self, key: &Key) -> Option<&mut V> {
-        let i = self.position(key)?;
-        Some(&mut self.0[i].1)
-    }
-
-    fn remove(&mut self, key: &Key) {
+    fn remove(&mut self, key: KeyRef<'_>) {
         if let Some(i) = self.position(key) {
             self.0.swap_remove(i);
         }
     }
 
-    fn insert(&mut self, key: Key, value: V) {
-        match self.position(&key) {
+    fn insert(&mut self, key: Arc<Key>, value: V) {
+        match self.position(key.as_key_ref()) {
             Some(i) => self.0[i].1 = value,
             None => self.0.push((key, value)),
         }
     }
 
-    fn entry_or_default(&mut self, key: Key) -> &mut V
+    fn entry_or_default(&mut self, key: &Arc<Key>) -> &mut V
     where
         V: Default,
     {
-        let i = match self.position(&key) {
+        let i = match self.position(key.as_key_ref()) {
             Some(i) => i,
             None => {
-                self.0.push((key, V::default()));
+                self.0.push((Arc::clone(key), V::default()));
                 self.0.len() - 1
             }
         };
@@ -266,32 +368,41 @@ impl Pool {
         self.state.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// A live HTTP/2 connection to `key`, if one is open.
-    pub(crate) fn h2(&self, key: &Key) -> Option<http2::SendRequest<ReqBody>> {
-        let mut st = self.lock();
-        match st.h2.get_mut(key) {
-            Some(s) if !s.is_closed() => Some(s.clone()),
-            Some(_) => {
+    /// A live HTTP/2 connection to `key` if one is open, else an idle HTTP/1.1 one.
+    pub(crate) fn checkout(&self, key: KeyRef<'_>, now: Instant) -> Checkout {
+        {
+            let mut st = self.lock();
+            if let Some(i) = st.h2.position(key) {
+                let (k, sender) = &st.h2.0[i];
+                if !sender.is_closed() {
+                    return Checkout::H2(Arc::clone(k), sender.clone());
+                }
                 st.h2.remove(key);
-                None
             }
-            None => None,
+        }
+        match self.take_h1(key, now) {
+            Some(conn) => Checkout::H1(conn),
+            None => Checkout::None,
         }
     }
 
-    pub(crate) fn put_h2(&self, key: Key, sender: http2::SendRequest<ReqBody>) {
+    pub(crate) fn put_h2(&self, key: Arc<Key>, sender: http2::SendRequest<ReqBody>) {
         self.lock().h2.insert(key, sender);
     }
 
-    /// The most recently used idle HTTP/1.1 connection to `key` that is still open.
-    pub(crate) fn take_h1(&self, key: &Key) -> Option<H1Conn> {
+    /// The most recently used idle HTTP/1.1 connection to `key` that is still open (as of
+    /// `now`).
+    pub(crate) fn take_h1(&self, key: KeyRef<'_>, now: Instant) -> Option<H1Conn> {
         let mut expired = Vec::new();
         let found = {
             let mut st = self.lock();
-            let list = st.h1.get_mut(key)?;
+            let i = st.h1.position(key)?;
+            let list = &mut st.h1.0[i].1;
             let mut found = None;
             while let Some(idle) = list.pop() {
-                if idle.conn.sender.is_closed() || idle.since.elapsed() > self.idle_timeout {
+                if idle.conn.sender.is_closed()
+                    || now.saturating_duration_since(idle.since) > self.idle_timeout
+                {
                     expired.push(idle.conn);
                 } else {
                     found = Some(idle.conn);
@@ -305,13 +416,13 @@ impl Pool {
     }
 
     /// Returns a connection whose last response was read completely.
-    pub(crate) fn put_h1(&self, key: Key, conn: H1Conn) {
+    pub(crate) fn put_h1(&self, conn: H1Conn) {
         if conn.sender.is_closed() || self.max_idle_per_host == 0 {
             conn.close();
             return;
         }
         let mut st = self.lock();
-        let list = st.h1.entry_or_default(key);
+        let list = st.h1.entry_or_default(&Arc::clone(&conn.key));
         list.push(IdleH1 {
             conn,
             since: Instant::now(),

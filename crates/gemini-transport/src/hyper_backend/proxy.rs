@@ -182,7 +182,11 @@ impl Proxy {
 
 pub(crate) fn is_loopback(host: &str) -> bool {
     let h = host.trim_start_matches('[').trim_end_matches(']');
-    if h.eq_ignore_ascii_case("localhost") || h.to_ascii_lowercase().ends_with(".localhost") {
+    let b = h.as_bytes();
+    let suffix = b".localhost";
+    if h.eq_ignore_ascii_case("localhost")
+        || (b.len() > suffix.len() && b[b.len() - suffix.len()..].eq_ignore_ascii_case(suffix))
+    {
         return true;
     }
     h.parse::<IpAddr>()

@@ -1,20 +1,27 @@
 //! Overhead of `HyperTransport` over a bare hyper 1.x client doing the same streamed request.
 //!
-//! An in-bench hyper server on loopback streams 200 SSE events of ~700 bytes per request
-//! (a Gemini-like response). Both clients run on a current-thread tokio runtime, reuse one
-//! HTTP/1.1 connection and read every frame. In each round each client makes two requests in
-//! a row and only the second is measured, so that a measured request always follows one of its
-//! own client's; which client goes first alternates from round to round. The medians of the
-//! time until the response headers, the time to first byte and the total time are printed
-//! with their ratios. The smol backend is measured too, for information (its runtime differs,
-//! so it is not a like-for-like comparison).
+//! Two servers on loopback, each measured the same way:
+//!
+//! * an in-bench hyper server streaming 200 SSE events of ~700 bytes per request (a
+//!   Gemini-like response, with nothing else on the server's side of the measurement);
+//! * the `gemini-emulator` answering a `streamGenerateContent?alt=sse` call, unpaced.
+//!
+//! Both clients run on one current-thread tokio runtime, reuse one HTTP/1.1 connection, send
+//! the same request (method, path, headers, body) and read every frame. In each round each
+//! client makes two requests in a row and only the second is measured, so that a measured
+//! request always follows one of its own client's (and not the other client's leftovers, such
+//! as how long the server has been idle); which client goes first alternates from round to
+//! round, to cancel drift in the machine. The medians of the time until the response headers,
+//! the time to first byte and the total time are printed with their ratios. The smol backend
+//! is measured too, for information (its runtime differs, so it is not like-for-like).
 //!
 //! Run: `cargo bench -p gemini-transport --bench transport_overhead`
 //!
 //! Knobs (environment): `BENCH_TIMEOUTS=none|idle|headers` (the timers' cost),
-//! `BENCH_EVENTS=N` (events per response; 1 shows the per-request cost),
+//! `BENCH_EVENTS=N` (events per in-bench response; 1 shows the per-request cost),
 //! `BENCH_GAP_US=N` (a pause before each request, so that it finds the server idle),
-//! `BENCH_ONLY=ours|bare` with `BENCH_ROUNDS=N` (one client alone, for a profiler).
+//! `BENCH_ONLY=ours|bare` with `BENCH_ROUNDS=N` (one client alone against the in-bench
+//! server, for a profiler).
 
 use std::convert::Infallible;
 use std::pin::Pin;
@@ -23,11 +30,12 @@ use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
+use gemini_emulator::{Emulator, EmulatorConfig};
 use gemini_transport::{HttpTransport, HyperTransport, Proxy, Runtime};
 use http_body::Frame;
-use http_body_util::{BodyExt, Empty};
+use http_body_util::{BodyExt, Full};
 
-/// Events per response (`BENCH_EVENTS` overrides the default 200).
+/// Events per in-bench response (`BENCH_EVENTS` overrides the default 200).
 fn events() -> usize {
     std::env::var("BENCH_EVENTS")
         .ok()
@@ -142,19 +150,52 @@ impl Samples {
 /// The pause before each measured request, so that every request finds the server idle
 /// (`BENCH_GAP_US`, default 0 = back to back).
 fn gap() {
-    let us: u64 = std::env::var("BENCH_GAP_US")
-        .ok()
-        .and_then(|n| n.parse().ok())
-        .unwrap_or(0);
-    if us > 0 {
-        std::thread::sleep(Duration::from_micros(us));
+    static GAP: std::sync::OnceLock<Duration> = std::sync::OnceLock::new();
+    let gap = *GAP.get_or_init(|| {
+        Duration::from_micros(
+            std::env::var("BENCH_GAP_US")
+                .ok()
+                .and_then(|n| n.parse().ok())
+                .unwrap_or(0),
+        )
+    });
+    if !gap.is_zero() {
+        std::thread::sleep(gap);
     }
 }
 
-async fn via_transport(t: &HyperTransport, url: &str) -> Sample {
+/// The request both clients make.
+struct Target {
+    authority: String,
+    path: &'static str,
+    /// Empty: a GET; otherwise a JSON POST.
+    body: Bytes,
+}
+
+impl Target {
+    fn url(&self) -> String {
+        format!("http://{}{}", self.authority, self.path)
+    }
+
+    fn method(&self) -> http::Method {
+        if self.body.is_empty() {
+            http::Method::GET
+        } else {
+            http::Method::POST
+        }
+    }
+}
+
+async fn via_transport(t: &HyperTransport, target: &Target, url: &str) -> Sample {
     gap();
     let start = Instant::now();
-    let req = http::Request::get(url).body(Bytes::new()).unwrap();
+    let req = http::Request::builder()
+        .method(target.method())
+        .uri(url)
+        .header("x-goog-api-key", "bench-key")
+        .header("content-type", "application/json")
+        .body(target.body.clone())
+        .unwrap();
     let mut body = t.send(req).await.unwrap().into_body();
     let head = start.elapsed();
     let mut ttfb = None;
@@ -171,10 +212,10 @@ async fn via_transport(t: &HyperTransport, url: &str) -> Sample {
     }
 }
 
-type BareSender = hyper::client::conn::http1::SendRequest<Empty<Bytes>>;
+type BareSender = hyper::client::conn::http1::SendRequest<Full<Bytes>>;
 
-async fn bare_connect(addr: std::net::SocketAddr) -> BareSender {
-    let tcp = tokio::net::TcpStream::connect(addr).await.unwrap();
+async fn bare_connect(authority: &str) -> BareSender {
+    let tcp = tokio::net::TcpStream::connect(authority).await.unwrap();
     tcp.set_nodelay(true).unwrap();
     let (sender, conn) = hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(tcp))
         .await
@@ -183,13 +224,17 @@ async fn bare_connect(addr: std::net::SocketAddr) -> BareSender {
     sender
 }
 
-async fn via_bare_hyper(sender: &mut BareSender, authority: &str) -> Sample {
+async fn via_bare_hyper(sender: &mut BareSender, target: &Target) -> Sample {
     gap();
     let start = Instant::now();
     sender.ready().await.unwrap();
-    let req = http::Request::get("/v1beta/models/m:streamGenerateContent?alt=sse")
-        .header("host", authority)
-        .body(Empty::<Bytes>::new())
+    let req = http::Request::builder()
+        .method(target.method())
+        .uri(target.path)
+        .header("host", &target.authority)
+        .header("x-goog-api-key", "bench-key")
+        .header("content-type", "application/json")
+        .body(Full::new(target.body.clone()))
         .unwrap();
     let mut body = sender.send_request(req).await.unwrap().into_body();
     let head = start.elapsed();
@@ -209,6 +254,62 @@ async fn via_bare_hyper(sender: &mut BareSender, authority: &str) -> Sample {
     }
 }
 
+/// `ROUNDS` measured rounds (after `WARMUP`) of both clients against `target`.
+async fn compare(transport: &HyperTransport, target: &Target) -> (Samples, Samples) {
+    let url = target.url();
+    let mut sender = bare_connect(&target.authority).await;
+    let (mut ours, mut bare) = (Samples::default(), Samples::default());
+    for round in 0..WARMUP + ROUNDS {
+        // Each client makes two requests in a row and only the second counts; which client
+        // goes first alternates.
+        let (mut a, mut b) = (None, None);
+        for ours_turn in [round % 2 == 0, round % 2 == 1] {
+            if ours_turn {
+                via_transport(transport, target, &url).await;
+                a = Some(via_transport(transport, target, &url).await);
+            } else {
+                via_bare_hyper(&mut sender, target).await;
+                b = Some(via_bare_hyper(&mut sender, target).await);
+            }
+        }
+        let (a, b) = (a.unwrap(), b.unwrap());
+        assert_eq!(a.bytes, b.bytes, "both clients read the same body");
+        if round >= WARMUP {
+            ours.push(a);
+            bare.push(b);
+        }
+    }
+    (ours, bare)
+}
+
+fn report(server: &str, ours: &Samples, bare: &Samples) {
+    let [oh, ot, oo] = ours.medians();
+    let [bh, bt, bo] = bare.medians();
+    println!(
+        "{server}: {} bytes per response, {ROUNDS} rounds, medians",
+        ours.0[0].bytes
+    );
+    println!(
+        "  {:<32} {:>12} {:>12} {:>12}",
+        "client", "headers", "TTFB", "total"
+    );
+    println!(
+        "  {:<32} {bh:>12?} {bt:>12?} {bo:>12?}",
+        "bare hyper (tokio)"
+    );
+    println!(
+        "  {:<32} {oh:>12?} {ot:>12?} {oo:>12?}",
+        "HyperTransport (tokio)"
+    );
+    let ratio = |a: Duration, b: Duration| a.as_secs_f64() / b.as_secs_f64();
+    println!(
+        "  overhead ratio (ours/bare): headers {:.3}, TTFB {:.3}, total {:.3}",
+        ratio(oh, bh),
+        ratio(ot, bt),
+        ratio(oo, bo)
+    );
+}
+
 /// Requests made with `BENCH_ONLY` (default `ROUNDS * 4`, `BENCH_ROUNDS` overrides).
 fn only_rounds() -> usize {
     std::env::var("BENCH_ROUNDS")
@@ -219,17 +320,27 @@ fn only_rounds() -> usize {
 
 fn main() {
     let (addr, _server) = start_server();
-    let authority = addr.to_string();
-    let url = format!("http://{authority}/v1beta/models/m:streamGenerateContent?alt=sse");
+    let in_bench = Target {
+        authority: addr.to_string(),
+        path: "/v1beta/models/m:streamGenerateContent?alt=sse",
+        body: Bytes::new(),
+    };
+    let emulator = Emulator::start_blocking(EmulatorConfig::default()).unwrap();
+    let emulated = Target {
+        authority: emulator.addr().to_string(),
+        path: "/v1beta/models/gemini-2.5-flash:streamGenerateContent?alt=sse",
+        body: Bytes::from_static(
+            br#"{"contents":[{"role":"user","parts":[{"text":"Why is the sky blue?"}]}]}"#,
+        ),
+    };
     let client_rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .unwrap();
 
-    let (mut ours, mut bare) = (Samples::default(), Samples::default());
     // BENCH_TIMEOUTS=none|idle|headers measures the cost of the timers (default: defaults).
     let timeouts = std::env::var("BENCH_TIMEOUTS").unwrap_or_default();
-    client_rt.block_on(async {
+    let results = client_rt.block_on(async {
         let mut builder = HyperTransport::builder()
             .runtime(Runtime::Tokio)
             .proxy(Proxy::none());
@@ -243,55 +354,24 @@ fn main() {
             _ => {}
         }
         let transport = builder.build().unwrap();
-        let mut sender = bare_connect(addr).await;
         // BENCH_ONLY=ours|bare runs one client alone (for a profiler); prints nothing else.
-        match std::env::var("BENCH_ONLY").as_deref() {
-            Ok("ours") => {
-                let mut alone = Samples::default();
-                for _ in 0..only_rounds() {
-                    alone.push(via_transport(&transport, &url).await);
-                }
-                println!(
-                    "HyperTransport alone (head, TTFB, total): {:?}",
-                    alone.medians()
-                );
-                std::process::exit(0);
+        if let Ok(only) = std::env::var("BENCH_ONLY") {
+            let url = in_bench.url();
+            let mut sender = bare_connect(&in_bench.authority).await;
+            let mut alone = Samples::default();
+            for _ in 0..only_rounds() {
+                alone.push(match only.as_str() {
+                    "ours" => via_transport(&transport, &in_bench, &url).await,
+                    _ => via_bare_hyper(&mut sender, &in_bench).await,
+                });
             }
-            Ok("bare") => {
-                let mut alone = Samples::default();
-                for _ in 0..only_rounds() {
-                    alone.push(via_bare_hyper(&mut sender, &authority).await);
-                }
-                println!(
-                    "bare hyper alone (head, TTFB, total): {:?}",
-                    alone.medians()
-                );
-                std::process::exit(0);
-            }
-            _ => {}
+            println!("{only} alone (head, TTFB, total): {:?}", alone.medians());
+            std::process::exit(0);
         }
-        for round in 0..WARMUP + ROUNDS {
-            // Each client makes two requests in a row and only the second counts: a measured
-            // request then always follows one of its own client's, never the other's (whose
-            // leftovers, such as how long the server has been idle, would otherwise be billed
-            // to it). Which client goes first alternates, to cancel drift in the machine.
-            let (mut a, mut b) = (None, None);
-            for ours_turn in [round % 2 == 0, round % 2 == 1] {
-                if ours_turn {
-                    via_transport(&transport, &url).await;
-                    a = Some(via_transport(&transport, &url).await);
-                } else {
-                    via_bare_hyper(&mut sender, &authority).await;
-                    b = Some(via_bare_hyper(&mut sender, &authority).await);
-                }
-            }
-            let (a, b) = (a.unwrap(), b.unwrap());
-            assert_eq!(a.bytes, b.bytes, "both clients read the same body");
-            if round >= WARMUP {
-                ours.push(a);
-                bare.push(b);
-            }
-        }
+        [
+            compare(&transport, &in_bench).await,
+            compare(&transport, &emulated).await,
+        ]
     });
 
     let mut smol = Samples::default();
@@ -301,39 +381,25 @@ fn main() {
             .proxy(Proxy::none())
             .build()
             .unwrap();
+        let url = in_bench.url();
         for round in 0..WARMUP + ROUNDS / 2 {
-            let sample = via_transport(&transport, &url).await;
+            let sample = via_transport(&transport, &in_bench, &url).await;
             if round >= WARMUP {
                 smol.push(sample);
             }
         }
     });
 
-    let [oh, ot, oo] = ours.medians();
-    let [bh, bt, bo] = bare.medians();
+    let [(ours, bare), (ours_em, bare_em)] = &results;
+    report(
+        &format!("in-bench server, {} SSE events of ~700 B", events()),
+        ours,
+        bare,
+    );
+    report("gemini-emulator", ours_em, bare_em);
     let [sh, st, so] = smol.medians();
     println!(
-        "streamed request: {} SSE events of ~700 B, {ROUNDS} rounds, medians",
-        events()
+        "HyperTransport (smol, in-bench server, for information): headers {sh:?}, TTFB {st:?}, total {so:?}"
     );
-    println!(
-        "{:<34} {:>12} {:>12} {:>12}",
-        "client", "headers", "TTFB", "total"
-    );
-    println!("{:<34} {bh:>12?} {bt:>12?} {bo:>12?}", "bare hyper (tokio)");
-    println!(
-        "{:<34} {oh:>12?} {ot:>12?} {oo:>12?}",
-        "HyperTransport (tokio)"
-    );
-    println!(
-        "{:<34} {sh:>12?} {st:>12?} {so:>12?}",
-        "HyperTransport (smol, info only)"
-    );
-    let ratio = |a: Duration, b: Duration| a.as_secs_f64() / b.as_secs_f64();
-    println!(
-        "overhead ratio (tokio/bare): headers {:.3}, TTFB {:.3}, total {:.3}",
-        ratio(oh, bh),
-        ratio(ot, bt),
-        ratio(oo, bo)
-    );
+    emulator.stop();
 }

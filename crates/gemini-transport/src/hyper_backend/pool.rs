@@ -111,7 +111,11 @@ impl Key {
     }
 
     pub(crate) fn matches(&self, r: KeyRef<'_>) -> bool {
-        self.https == r.https && self.runtime == r.runtime && self.authority == *r.authority
+        self.https == r.https
+            && self.runtime == r.runtime
+            // Byte equality first: it is the common case, and much cheaper than `Authority`'s
+            // case-insensitive comparison.
+            && (self.authority.as_str() == r.authority.as_str() || self.authority == *r.authority)
     }
 }
 

@@ -24,7 +24,7 @@ pub use proxy::Proxy;
 
 use self::body::{HyperBody, Lease, Phase, map_hyper_error};
 use self::connect::{Conn, ConnectParams};
-use self::pool::{Checkout, H1Conn, Key, KeyRef, Pool};
+use self::pool::{Checkout, ConnDriver, H1Conn, Key, KeyRef, Pool};
 use self::watchdog::{Limits, Watch};
 use crate::{
     ErrorKind, HttpTransport, Response, ResponseBody, ResponseFuture, Runtime, TimeoutKind,
@@ -425,11 +425,20 @@ impl HeadWatch {
     }
 
     /// Awaits `fut` under the timeouts.
-    async fn wait<T>(
-        &mut self,
-        mut fut: Pin<&mut (dyn Future<Output = Result<T, TransportError>> + Send + '_)>,
-    ) -> Result<T, TransportError> {
-        std::future::poll_fn(|cx| self.poll(cx, |cx| fut.as_mut().poll(cx))).await
+    fn wait<'a, T>(
+        &'a mut self,
+        mut fut: Pin<&'a mut (dyn Future<Output = Result<T, TransportError>> + Send + 'a)>,
+    ) -> impl Future<Output = Result<T, TransportError>> + 'a {
+        std::future::poll_fn(move |cx| self.poll(cx, |cx| fut.as_mut().poll(cx)))
+    }
+
+    /// Awaits `f`, which the connection behind `driver` feeds, under the timeouts.
+    fn drive<'a, T>(
+        &'a mut self,
+        driver: &'a mut ConnDriver,
+        mut f: impl FnMut(&mut Context<'_>) -> Poll<T> + 'a,
+    ) -> impl Future<Output = Result<T, TransportError>> + 'a {
+        std::future::poll_fn(move |cx| self.poll(cx, |cx| driver.poll_with(cx, &mut f).map(Ok)))
     }
 
     /// The watch to hand on to the body (the idle and total timeouts).
@@ -513,12 +522,7 @@ fn send(
                 };
                 prepare_h1(&mut req, &key, proxy)?;
                 let H1Conn { sender, driver, .. } = lease.conn();
-                let ready = std::future::poll_fn(|cx| {
-                    hw.poll(cx, |cx| {
-                        driver.poll_with(cx, |icx| sender.poll_ready(icx)).map(Ok)
-                    })
-                });
-                if ready.await?.is_err() {
+                if hw.drive(driver, |cx| sender.poll_ready(cx)).await?.is_err() {
                     if reused {
                         // The pooled connection died while idle: try another.
                         lease.close();
@@ -530,12 +534,7 @@ fn send(
                     ));
                 }
                 let mut sent = std::pin::pin!(driver.handing_over(|| sender.try_send_request(req)));
-                let sent = std::future::poll_fn(|cx| {
-                    hw.poll(cx, |cx| {
-                        driver.poll_with(cx, |icx| sent.as_mut().poll(icx)).map(Ok)
-                    })
-                });
-                match sent.await? {
+                match hw.drive(driver, |cx| sent.as_mut().poll(cx)).await? {
                     Ok(resp) => break 'head (resp, Some(lease)),
                     Err(mut e) => match e.take_message() {
                         // Not sent at all on a reused connection (it was closing): retry on

@@ -444,6 +444,32 @@ async fn truncated_body_is_closed_mid_body(rt: Runtime) {
     assert_eq!(err.kind(), ErrorKind::ClosedMidBody, "{err}");
 }
 
+async fn body_ended_by_close_is_read_to_the_end(rt: Runtime) {
+    // No length and no chunking: the body ends when the server closes the connection, so the
+    // connection's I/O finishes while the body still has data to hand over.
+    let server = support::raw(|mut tcp| async move {
+        support::read_head(&mut tcp).await;
+        tcp.write_all(b"HTTP/1.1 200 OK\r\n\r\npart one, ")
+            .await
+            .unwrap();
+        tcp.flush().await.unwrap();
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        tcp.write_all(b"part two").await.unwrap();
+        tcp.shutdown().await.unwrap();
+    });
+    let t = client(rt).build().unwrap();
+    let body = t
+        .send(get(&server.http_url("/")))
+        .await
+        .unwrap()
+        .into_body()
+        .collect()
+        .await
+        .unwrap();
+    assert_eq!(body, "part one, part two");
+    assert_eq!(t.idle_connections(), 0, "a closed connection is not pooled");
+}
+
 async fn garbage_response_is_a_protocol_error(rt: Runtime) {
     let server = support::raw(|mut tcp| async move {
         support::read_head(&mut tcp).await;
@@ -603,6 +629,7 @@ on_both_runtimes!(
     connect_timeout_fires_on_a_stalled_handshake,
     refused_connection_is_a_connect_error,
     truncated_body_is_closed_mid_body,
+    body_ended_by_close_is_read_to_the_end,
     garbage_response_is_a_protocol_error,
     https_through_a_connect_proxy,
     proxy_refusal_is_a_proxy_error,

@@ -123,6 +123,42 @@ struct Sample {
     bytes: usize,
 }
 
+/// Takes a [`Sample`] while a response is read.
+struct Clock {
+    start: Instant,
+    head: Duration,
+    ttfb: Option<Duration>,
+    bytes: usize,
+}
+
+impl Clock {
+    /// The response headers arrived, for a request started at `start`.
+    fn at_headers(start: Instant) -> Self {
+        Self {
+            start,
+            head: start.elapsed(),
+            ttfb: None,
+            bytes: 0,
+        }
+    }
+
+    /// `len` body bytes arrived.
+    fn data(&mut self, len: usize) {
+        self.bytes += len;
+        self.ttfb.get_or_insert_with(|| self.start.elapsed());
+    }
+
+    /// The body ended.
+    fn end(self) -> Sample {
+        Sample {
+            head: self.head,
+            ttfb: self.ttfb.expect("the body had data"),
+            total: self.start.elapsed(),
+            bytes: self.bytes,
+        }
+    }
+}
+
 #[derive(Default)]
 struct Samples(Vec<Sample>);
 
@@ -197,19 +233,11 @@ async fn via_transport(t: &HyperTransport, target: &Target, url: &str) -> Sample
         .body(target.body.clone())
         .unwrap();
     let mut body = t.send(req).await.unwrap().into_body();
-    let head = start.elapsed();
-    let mut ttfb = None;
-    let mut bytes = 0;
+    let mut clock = Clock::at_headers(start);
     while let Some(chunk) = body.next_chunk().await {
-        bytes += chunk.unwrap().len();
-        ttfb.get_or_insert_with(|| start.elapsed());
+        clock.data(chunk.unwrap().len());
     }
-    Sample {
-        head,
-        ttfb: ttfb.unwrap(),
-        total: start.elapsed(),
-        bytes,
-    }
+    clock.end()
 }
 
 type BareSender = hyper::client::conn::http1::SendRequest<Full<Bytes>>;
@@ -237,21 +265,13 @@ async fn via_bare_hyper(sender: &mut BareSender, target: &Target) -> Sample {
         .body(Full::new(target.body.clone()))
         .unwrap();
     let mut body = sender.send_request(req).await.unwrap().into_body();
-    let head = start.elapsed();
-    let mut ttfb = None;
-    let mut bytes = 0;
+    let mut clock = Clock::at_headers(start);
     while let Some(frame) = body.frame().await {
         if let Ok(data) = frame.unwrap().into_data() {
-            bytes += data.len();
-            ttfb.get_or_insert_with(|| start.elapsed());
+            clock.data(data.len());
         }
     }
-    Sample {
-        head,
-        ttfb: ttfb.unwrap(),
-        total: start.elapsed(),
-        bytes,
-    }
+    clock.end()
 }
 
 /// `ROUNDS` measured rounds (after `WARMUP`) of both clients against `target`.

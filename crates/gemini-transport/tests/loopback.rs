@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use gemini_transport::{ErrorKind, HttpTransport, Proxy, Runtime, TimeoutKind, Timeouts};
-use support::{TestBody, client, get, wait_until};
+use support::{TestBody, client, fetch, get, wait_until};
 use tokio::io::AsyncWriteExt;
 
 const BOUND: Duration = Duration::from_secs(5);
@@ -69,14 +69,7 @@ async fn connection_is_reused_after_a_complete_body(rt: Runtime) {
     let server = support::start(None, support::ok("hello"));
     let t = client(rt).build().unwrap();
     for _ in 0..3 {
-        let body = t
-            .send(get(&server.http_url("/")))
-            .await
-            .unwrap()
-            .into_body()
-            .collect()
-            .await
-            .unwrap();
+        let body = fetch(&t, &server.http_url("/")).await;
         assert_eq!(body, "hello");
     }
     assert_eq!(
@@ -89,13 +82,7 @@ async fn connection_is_reused_after_a_complete_body(rt: Runtime) {
     // With reuse disabled every request opens its own connection.
     let t = client(rt).pool_max_idle_per_host(0).build().unwrap();
     for _ in 0..2 {
-        t.send(get(&server.http_url("/")))
-            .await
-            .unwrap()
-            .into_body()
-            .collect()
-            .await
-            .unwrap();
+        fetch(&t, &server.http_url("/")).await;
     }
     assert_eq!(server.accepted(), 3);
 }
@@ -112,14 +99,7 @@ async fn pooled_connection_closed_by_server_is_replaced(rt: Runtime) {
     );
     let t = client(rt).build().unwrap();
     for _ in 0..3 {
-        let body = t
-            .send(get(&server.http_url("/")))
-            .await
-            .unwrap()
-            .into_body()
-            .collect()
-            .await
-            .unwrap();
+        let body = fetch(&t, &server.http_url("/")).await;
         assert_eq!(body, "x");
     }
     assert_eq!(server.accepted(), 3);
@@ -458,14 +438,7 @@ async fn body_ended_by_close_is_read_to_the_end(rt: Runtime) {
         tcp.shutdown().await.unwrap();
     });
     let t = client(rt).build().unwrap();
-    let body = t
-        .send(get(&server.http_url("/")))
-        .await
-        .unwrap()
-        .into_body()
-        .collect()
-        .await
-        .unwrap();
+    let body = fetch(&t, &server.http_url("/")).await;
     assert_eq!(body, "part one, part two");
     assert_eq!(t.idle_connections(), 0, "a closed connection is not pooled");
 }
@@ -524,13 +497,7 @@ async fn https_through_a_connect_proxy(rt: Runtime) {
         )
         .build()
         .unwrap();
-    t.send(get(&server.https_url("/x")))
-        .await
-        .unwrap()
-        .into_body()
-        .collect()
-        .await
-        .unwrap();
+    fetch(&t, &server.https_url("/x")).await;
     assert_eq!(log.heads.lock().unwrap().len(), 1);
 }
 
@@ -561,14 +528,7 @@ async fn plain_http_goes_through_a_forwarding_proxy_in_absolute_form(rt: Runtime
         .proxy(Proxy::url(&format!("http://u:p@127.0.0.1:{}", proxy.addr.port())).unwrap())
         .build()
         .unwrap();
-    let body = t
-        .send(get("http://127.0.0.1:9/path?q=1"))
-        .await
-        .unwrap()
-        .into_body()
-        .collect()
-        .await
-        .unwrap();
+    let body = fetch(&t, "http://127.0.0.1:9/path?q=1").await;
     assert_eq!(body, "ok");
     let head = seen.lock().unwrap().clone();
     assert!(
@@ -645,26 +605,12 @@ fn auto_detection_picks_tokio_inside_tokio_and_smol_outside() {
         .build()
         .unwrap();
     let url = server.http_url("/");
-    let on_smol = smol::block_on(async {
-        t.send(get(&url))
-            .await
-            .unwrap()
-            .into_body()
-            .collect()
-            .await
-            .unwrap()
-    });
+    let on_smol = smol::block_on(async { fetch(&t, &url).await });
     assert_eq!(on_smol, "auto");
     assert_eq!(Runtime::detect(), Some(Runtime::Smol));
     let on_tokio = support::block_on(Runtime::Tokio, async {
         assert_eq!(Runtime::detect(), Some(Runtime::Tokio));
-        t.send(get(&url))
-            .await
-            .unwrap()
-            .into_body()
-            .collect()
-            .await
-            .unwrap()
+        fetch(&t, &url).await
     });
     assert_eq!(on_tokio, "auto");
     // Pool entries are per runtime: one connection each.

@@ -457,8 +457,12 @@ fn send(
     let start = Instant::now();
     let mut req = request.map(Full::new);
     async move {
+        // A detected runtime is usable by construction; a pinned one is checked.
         let rt = match inner.runtime {
-            Some(rt) => rt,
+            Some(rt) => {
+                rt.check()?;
+                rt
+            }
             None => Runtime::detect().ok_or_else(|| {
                 TransportError::new(
                     ErrorKind::Runtime,
@@ -466,7 +470,6 @@ fn send(
                 )
             })?,
         };
-        rt.check()?;
         let (mut hw, connect) = {
             let timeouts = req
                 .extensions()

@@ -374,7 +374,8 @@ impl Pool {
 
     /// A live HTTP/2 connection to `key` if one is open, else an idle HTTP/1.1 one.
     pub(crate) fn checkout(&self, key: KeyRef<'_>, now: Instant) -> Checkout {
-        {
+        let mut expired = Vec::new();
+        let found = {
             let mut st = self.lock();
             if let Some(i) = st.h2.position(key) {
                 let (k, sender) = &st.h2.0[i];
@@ -383,8 +384,10 @@ impl Pool {
                 }
                 st.h2.remove(key);
             }
-        }
-        match self.take_h1(key, now) {
+            self.pop_h1(&mut st, key, now, &mut expired)
+        };
+        expired.into_iter().for_each(H1Conn::close);
+        match found {
             Some(conn) => Checkout::H1(conn),
             None => Checkout::None,
         }
@@ -398,25 +401,32 @@ impl Pool {
     /// `now`).
     pub(crate) fn take_h1(&self, key: KeyRef<'_>, now: Instant) -> Option<H1Conn> {
         let mut expired = Vec::new();
-        let found = {
-            let mut st = self.lock();
-            let i = st.h1.position(key)?;
-            let list = &mut st.h1.0[i].1;
-            let mut found = None;
-            while let Some(idle) = list.pop() {
-                if idle.conn.sender.is_closed()
-                    || now.saturating_duration_since(idle.since) > self.idle_timeout
-                {
-                    expired.push(idle.conn);
-                } else {
-                    found = Some(idle.conn);
-                    break;
-                }
-            }
-            found
-        };
+        let found = self.pop_h1(&mut self.lock(), key, now, &mut expired);
         expired.into_iter().for_each(H1Conn::close);
         found
+    }
+
+    /// Pops idle connections to `key` until an open one turns up; the closed or expired ones
+    /// go to `expired`, to be closed once the lock is released.
+    fn pop_h1(
+        &self,
+        st: &mut State,
+        key: KeyRef<'_>,
+        now: Instant,
+        expired: &mut Vec<H1Conn>,
+    ) -> Option<H1Conn> {
+        let i = st.h1.position(key)?;
+        let list = &mut st.h1.0[i].1;
+        while let Some(idle) = list.pop() {
+            if idle.conn.sender.is_closed()
+                || now.saturating_duration_since(idle.since) > self.idle_timeout
+            {
+                expired.push(idle.conn);
+            } else {
+                return Some(idle.conn);
+            }
+        }
+        None
     }
 
     /// Returns a connection whose last response was read completely.

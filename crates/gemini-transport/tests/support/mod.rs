@@ -13,7 +13,9 @@ use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use gemini_transport::{HyperTransport, HyperTransportBuilder, Proxy, Runtime, Timeouts};
+use gemini_transport::{
+    HttpTransport, HyperTransport, HyperTransportBuilder, Proxy, Runtime, Timeouts,
+};
 use http_body::Frame;
 use hyper::body::Incoming;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -68,6 +70,17 @@ pub fn client(rt: Runtime) -> HyperTransportBuilder {
 
 pub fn get(uri: &str) -> http::Request<Bytes> {
     http::Request::get(uri).body(Bytes::new()).unwrap()
+}
+
+/// GETs `uri` and reads the whole body; panics on any error.
+pub async fn fetch(t: &impl HttpTransport, uri: &str) -> Bytes {
+    t.send(get(uri))
+        .await
+        .unwrap()
+        .into_body()
+        .collect()
+        .await
+        .unwrap()
 }
 
 /// Polls `cond` every 10 ms on the client runtime until it holds or `limit` passes.

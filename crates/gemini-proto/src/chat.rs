@@ -1,15 +1,19 @@
 //! Chat history as a state machine: [`Chat`] and its in-flight [`Turn`].
 //!
-//! A turn starts with the user's content and borrows the chat mutably, so only one turn can be in flight
-//! at a time. The turn's chunks are folded in as they arrive. The history changes only when the turn is
-//! committed, which is allowed once the stream completed; after an error or an abandoned stream the
-//! history is exactly as before, unless the caller deliberately keeps what arrived with
-//! [`Turn::commit_partial`].
+//! A turn starts with the user's content ([`Chat::start_turn`]) and is owned by whoever runs it —
+//! it does not borrow the chat, so a streamed answer can travel to another task while the chat
+//! stays where it is. The chat still allows one turn in flight at a time. The history changes only
+//! when the turn is handed back with [`Chat::commit`], which is allowed once its stream completed;
+//! after an error or an abandoned stream ([`Chat::abandon`]) the history is exactly as before,
+//! unless the caller deliberately keeps what arrived with [`Chat::commit_partial`]. A commit adds
+//! exactly two contents: the user's, and the model's whole answer merged into one turn.
 //!
 //! Two views of the history: [`Chat::history`] keeps everything (thought summaries included);
 //! [`Chat::curated_history`] is what is sent back to the model: thought summaries are left out, but
-//! every part that carries a thought signature is kept byte for byte (Gemini 3 rejects function calling
-//! without them).
+//! every part that carries a thought signature is kept byte for byte (Gemini 3 rejects function
+//! calling without them), and an exchange whose answer is empty — a blocked prompt, an answer of
+//! nothing but thought summaries — is left out whole, so the model never sees two user turns in a
+//! row.
 //!
 //! ```
 //! use gemini_proto::chat::Chat;
@@ -17,25 +21,26 @@
 //!
 //! let mut chat = Chat::new(GenerateContentRequest::default().with_system_instruction("Be brief."));
 //!
-//! let mut turn = chat.start_turn(Content::user("Hi!"));
-//! let request = turn.request();
-//! assert_eq!(request.contents.len(), 1);
+//! let mut turn = chat.start_turn(Content::user("Hi!"))?;
+//! assert_eq!(turn.request().contents.len(), 1);
 //! turn.push_chunk(&serde_json::from_str::<GenerateContentResponse>(
 //!     r#"{"candidates": [{"content": {"parts": [{"text": "Hello!"}],"role": "model"},"finishReason": "STOP"}]}"#,
 //! ).unwrap());
 //! turn.complete();
-//! turn.commit().unwrap();
+//! chat.commit(turn).unwrap();
 //! assert_eq!(chat.history().len(), 2);
 //!
 //! // A turn whose stream broke leaves the history untouched.
-//! let turn = chat.start_turn(Content::user("And then?"));
-//! drop(turn);
+//! let turn = chat.start_turn(Content::user("And then?"))?;
+//! chat.abandon(turn);
 //! assert_eq!(chat.history().len(), 2);
+//! # Ok::<(), gemini_proto::Error>(())
 //! ```
 
 use std::fmt;
 
 use crate::aggregate::Aggregator;
+use crate::error::Error;
 use crate::types::{Content, GenerateContentRequest, GenerateContentResponse, Part, Role};
 
 /// A conversation: the request template (model settings, system instruction, tools) and the history.
@@ -43,6 +48,12 @@ use crate::types::{Content, GenerateContentRequest, GenerateContentResponse, Par
 pub struct Chat {
     template: GenerateContentRequest,
     history: Vec<Content>,
+    /// Bumped by every change of the history, so that a turn based on an older history cannot be
+    /// committed on top of a newer one.
+    version: u64,
+    /// The turn in flight, if any.
+    in_flight: Option<u64>,
+    turns_started: u64,
 }
 
 impl Chat {
@@ -54,7 +65,11 @@ impl Chat {
     /// A chat that continues `history`.
     pub fn with_history(mut template: GenerateContentRequest, history: Vec<Content>) -> Self {
         template.contents.clear();
-        Self { template, history }
+        Self {
+            template,
+            history,
+            ..Self::default()
+        }
     }
 
     /// Everything committed so far, thought summaries included.
@@ -62,10 +77,12 @@ impl Chat {
         &self.history
     }
 
-    /// The history as it is sent to the model: thought summaries without a signature are left out, and
-    /// model turns left empty by that are dropped. Signed parts are kept byte for byte.
+    /// The history as it is sent to the model: thought summaries without a signature are left out,
+    /// signed parts are kept byte for byte, and an exchange whose model answer is left empty by
+    /// that (or was empty to begin with, as for a blocked prompt) is left out with the user turn
+    /// that asked for it.
     pub fn curated_history(&self) -> Vec<Content> {
-        self.history.iter().filter_map(curate).collect()
+        curate(&self.history)
     }
 
     /// The request template.
@@ -79,13 +96,34 @@ impl Chat {
         self.template = template;
     }
 
-    /// Forgets the history.
-    pub fn clear(&mut self) {
-        self.history.clear();
+    /// Replaces the history. A turn in flight can no longer be committed.
+    pub fn set_history(&mut self, history: Vec<Content>) {
+        self.history = history;
+        self.version += 1;
     }
 
-    /// Starts a turn with the user's content. The chat is borrowed until the turn is committed or dropped.
-    pub fn start_turn(&mut self, user: Content) -> Turn<'_> {
+    /// Forgets the history. A turn in flight can no longer be committed.
+    pub fn clear(&mut self) {
+        self.set_history(Vec::new());
+    }
+
+    /// True while a turn started by [`start_turn`](Self::start_turn) was neither committed nor
+    /// abandoned.
+    pub fn has_turn_in_flight(&self) -> bool {
+        self.in_flight.is_some()
+    }
+
+    /// Starts a turn with the user's content (a content without a role becomes the user's).
+    ///
+    /// Fails with [`ErrorKind::InvalidRequest`](crate::ErrorKind::InvalidRequest) while another
+    /// turn is in flight: its answer would be missing from this turn's request, and the two
+    /// answers would land in the history in whatever order they finished.
+    pub fn start_turn(&mut self, user: Content) -> Result<Turn, Error> {
+        if self.in_flight.is_some() {
+            return Err(Error::invalid_request(
+                "the chat already has a turn in flight: finish, commit or drop it before sending another message",
+            ));
+        }
         let user = if user.role.is_none() {
             Content {
                 role: Some(Role::User),
@@ -94,45 +132,118 @@ impl Chat {
         } else {
             user
         };
-        Turn {
-            chat: self,
+        let mut request = self.template.clone();
+        request.contents = self.curated_history();
+        request.contents.push(user.clone());
+        self.turns_started += 1;
+        let id = self.turns_started;
+        self.in_flight = Some(id);
+        Ok(Turn {
+            id,
+            version: self.version,
             user,
+            request,
             aggregator: Aggregator::new(),
             completed: false,
+        })
+    }
+
+    /// Commits the user's content and the model's answer to the history, and returns the answer.
+    ///
+    /// Refused, leaving the history unchanged and handing the turn back, when the turn's stream
+    /// has not completed or the history changed since the turn started.
+    pub fn commit(&mut self, turn: Turn) -> Result<GenerateContentResponse, NotCommitted> {
+        if !turn.completed {
+            return Err(NotCommitted::new(turn, Refusal::NotCompleted));
+        }
+        self.commit_partial(turn)
+    }
+
+    /// Commits the user's content and whatever part of the answer arrived, completed or not, and
+    /// returns the answer. Refused only when the history changed since the turn started.
+    pub fn commit_partial(&mut self, turn: Turn) -> Result<GenerateContentResponse, NotCommitted> {
+        if turn.version != self.version || self.in_flight != Some(turn.id) {
+            return Err(NotCommitted::new(turn, Refusal::Stale));
+        }
+        self.in_flight = None;
+        let response = turn.aggregator.into_response();
+        let model = response
+            .candidates
+            .first()
+            .and_then(|candidate| candidate.content.clone())
+            .map(|content| Content {
+                role: Some(Role::Model),
+                ..content
+            })
+            .unwrap_or_else(|| Content::model(Vec::<Part>::new()));
+        self.history.push(turn.user);
+        self.history.push(model);
+        self.version += 1;
+        Ok(response)
+    }
+
+    /// Ends a turn without changing the history (its stream failed or was dropped).
+    pub fn abandon(&mut self, turn: Turn) {
+        self.abandon_id(turn.id);
+    }
+
+    /// Ends the turn with this [`Turn::id`] without changing the history, for front ends that
+    /// no longer hold the turn itself.
+    pub fn abandon_id(&mut self, id: u64) {
+        if self.in_flight == Some(id) {
+            self.in_flight = None;
         }
     }
 }
 
-fn curate(content: &Content) -> Option<Content> {
-    if content.role != Some(Role::Model) {
-        return Some(content.clone());
+/// Leaves out unsigned thoughts, and every exchange whose answer is left empty.
+fn curate(history: &[Content]) -> Vec<Content> {
+    let mut out: Vec<Content> = Vec::with_capacity(history.len());
+    // Where the current exchange (a user turn and the model turns answering it) starts in `out`.
+    let mut exchange_start = 0;
+    for content in history {
+        if content.role != Some(Role::Model) {
+            // A user turn that follows a model turn starts a new exchange.
+            if out.last().is_some_and(|c| c.role == Some(Role::Model)) {
+                exchange_start = out.len();
+            }
+            out.push(content.clone());
+            continue;
+        }
+        let parts: Vec<Part> = content
+            .parts
+            .iter()
+            .filter(|part| !part.is_thought() || part.thought_signature.is_some())
+            .cloned()
+            .collect();
+        if parts.is_empty() {
+            // A failed exchange: leave out the question with the empty answer.
+            out.truncate(exchange_start);
+            continue;
+        }
+        out.push(Content {
+            parts,
+            ..content.clone()
+        });
     }
-    let parts: Vec<Part> = content
-        .parts
-        .iter()
-        .filter(|part| !part.is_thought() || part.thought_signature.is_some())
-        .cloned()
-        .collect();
-    if parts.is_empty() {
-        return None;
-    }
-    Some(Content {
-        parts,
-        ..content.clone()
-    })
+    out
 }
 
-/// A turn in flight. Dropping it without committing leaves the chat exactly as it was.
-pub struct Turn<'a> {
-    chat: &'a mut Chat,
+/// A turn in flight: the request to send and the answer as it arrives. Owned, so its stream can
+/// live anywhere; hand it back to its [`Chat`] to commit or abandon it.
+pub struct Turn {
+    id: u64,
+    version: u64,
     user: Content,
+    request: GenerateContentRequest,
     aggregator: Aggregator,
     completed: bool,
 }
 
-impl fmt::Debug for Turn<'_> {
+impl fmt::Debug for Turn {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Turn")
+            .field("id", &self.id)
             .field("user", &self.user)
             .field("chunks", &self.aggregator.chunks())
             .field("completed", &self.completed)
@@ -140,38 +251,15 @@ impl fmt::Debug for Turn<'_> {
     }
 }
 
-/// A turn that could not be committed because its stream has not completed. Holds the turn, so the
-/// caller can still keep what arrived with [`Turn::commit_partial`], or drop it.
-pub struct NotCompleted<'a>(Box<Turn<'a>>);
-
-impl<'a> NotCompleted<'a> {
-    /// The turn, unchanged.
-    pub fn into_turn(self) -> Turn<'a> {
-        *self.0
+impl Turn {
+    /// The turn's identifier within its chat (see [`Chat::abandon_id`]).
+    pub fn id(&self) -> u64 {
+        self.id
     }
-}
 
-impl fmt::Debug for NotCompleted<'_> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_tuple("NotCompleted").field(&self.0).finish()
-    }
-}
-
-impl fmt::Display for NotCompleted<'_> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("the turn's stream has not completed")
-    }
-}
-
-impl std::error::Error for NotCompleted<'_> {}
-
-impl<'a> Turn<'a> {
     /// The request for this turn: the template with the curated history and the user's content.
-    pub fn request(&self) -> GenerateContentRequest {
-        let mut request = self.chat.template.clone();
-        request.contents = self.chat.curated_history();
-        request.contents.push(self.user.clone());
-        request
+    pub fn request(&self) -> &GenerateContentRequest {
+        &self.request
     }
 
     /// The user's content.
@@ -182,6 +270,16 @@ impl<'a> Turn<'a> {
     /// Folds in the next chunk of the answer.
     pub fn push_chunk(&mut self, chunk: &GenerateContentResponse) {
         self.aggregator.push(chunk);
+    }
+
+    /// Replaces the answer with one aggregated elsewhere (by a [`GenerateCall`], say), so that
+    /// the chunks need not be folded twice.
+    ///
+    /// [`GenerateCall`]: crate::call::GenerateCall
+    pub fn set_response(&mut self, response: GenerateContentResponse) {
+        let mut aggregator = Aggregator::new();
+        aggregator.push(&response);
+        self.aggregator = aggregator;
     }
 
     /// Marks the stream as completed (the body ended and the decoder reported no error).
@@ -198,32 +296,61 @@ impl<'a> Turn<'a> {
     pub fn response(&self) -> &GenerateContentResponse {
         self.aggregator.response()
     }
+}
 
-    /// Commits the user's content and the model's answer to the history, and returns the answer.
-    /// Fails, leaving the history unchanged and handing the turn back, when the stream has not
-    /// completed.
-    pub fn commit(self) -> Result<GenerateContentResponse, NotCompleted<'a>> {
-        if !self.completed {
-            return Err(NotCompleted(Box::new(self)));
+/// Why a commit was refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Refusal {
+    /// The turn's stream has not completed ([`Chat::commit`] only).
+    NotCompleted,
+    /// The history changed since the turn started (it was cleared or replaced), or the turn is
+    /// not the one in flight.
+    Stale,
+}
+
+/// A refused commit. Holds the turn, so the caller can still keep what arrived with
+/// [`Chat::commit_partial`], or abandon it.
+pub struct NotCommitted {
+    turn: Box<Turn>,
+    refusal: Refusal,
+}
+
+impl NotCommitted {
+    fn new(turn: Turn, refusal: Refusal) -> Self {
+        Self {
+            turn: Box::new(turn),
+            refusal,
         }
-        Ok(self.commit_partial())
     }
 
-    /// Commits the user's content and whatever part of the answer arrived, completed or not, and
-    /// returns the answer.
-    pub fn commit_partial(self) -> GenerateContentResponse {
-        let response = self.aggregator.into_response();
-        let model = response
-            .candidates
-            .first()
-            .and_then(|candidate| candidate.content.clone())
-            .map(|content| Content {
-                role: Some(Role::Model),
-                ..content
-            })
-            .unwrap_or_else(|| Content::model(Vec::<Part>::new()));
-        self.chat.history.push(self.user);
-        self.chat.history.push(model);
-        response
+    /// Why the commit was refused.
+    pub fn refusal(&self) -> Refusal {
+        self.refusal
+    }
+
+    /// The turn, unchanged.
+    pub fn into_turn(self) -> Turn {
+        *self.turn
     }
 }
+
+impl fmt::Debug for NotCommitted {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("NotCommitted")
+            .field("refusal", &self.refusal)
+            .field("turn", &self.turn)
+            .finish()
+    }
+}
+
+impl fmt::Display for NotCommitted {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self.refusal {
+            Refusal::NotCompleted => "the turn's stream has not completed",
+            Refusal::Stale => "the chat history changed since the turn started",
+        })
+    }
+}
+
+impl std::error::Error for NotCommitted {}

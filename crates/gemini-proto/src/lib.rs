@@ -17,6 +17,7 @@ pub mod error;
 pub mod retry;
 
 pub mod aggregate;
+pub mod call;
 pub mod chat;
 pub mod chunk;
 pub mod json_array;

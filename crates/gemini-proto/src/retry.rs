@@ -83,7 +83,9 @@ impl<'a> Outcome<'a> {
     /// some was, use [`Outcome::BodyStarted`] instead).
     ///
     /// API errors and unexpected bodies become [`Outcome::Status`] (an API error found inside a
-    /// stream uses its code as the status); every other kind is [`Outcome::Fatal`].
+    /// stream uses its code as the status); a failed connection attempt is
+    /// [`Outcome::ConnectFailed`], a timeout or broken connection
+    /// [`Outcome::TransportBeforeResponse`]; every other kind is [`Outcome::Fatal`].
     ///
     /// ```
     /// use gemini_proto::error::parse_error_body;
@@ -100,7 +102,8 @@ impl<'a> Outcome<'a> {
     pub fn from_error(error: &'a Error) -> Self {
         match error.kind() {
             ErrorKind::Api | ErrorKind::UnexpectedBody => {
-                let status = error.http_status().or_else(|| {
+                // An error object inside a successful response is judged by its own code.
+                let status = error.http_status().filter(|s| !s.is_success()).or_else(|| {
                     let api = error.api_error()?;
                     u16::try_from(api.code())
                         .ok()
@@ -119,6 +122,8 @@ impl<'a> Outcome<'a> {
                     None => Outcome::Fatal,
                 }
             }
+            ErrorKind::Connect => Outcome::ConnectFailed,
+            ErrorKind::Timeout | ErrorKind::Connection => Outcome::TransportBeforeResponse,
             _ => Outcome::Fatal,
         }
     }

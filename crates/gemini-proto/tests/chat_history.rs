@@ -43,11 +43,11 @@ fn template() -> GenerateContentRequest {
 /// A chat with one committed exchange.
 fn chat_with_one_exchange() -> Chat {
     let mut chat = Chat::new(template());
-    let mut turn = chat.start_turn(Content::user("Hi"));
+    let mut turn = chat.start_turn(Content::user("Hi")).unwrap();
     turn.push_chunk(&text_chunk("Hello", false));
     turn.push_chunk(&text_chunk(" there", true));
     turn.complete();
-    turn.commit().unwrap();
+    chat.commit(turn).unwrap();
     chat
 }
 
@@ -55,14 +55,14 @@ fn chat_with_one_exchange() -> Chat {
 fn completed_turn_commits_user_and_model() {
     let mut chat = Chat::new(template());
     assert!(chat.history().is_empty());
-    let mut turn = chat.start_turn(Content::user("Hi"));
+    let mut turn = chat.start_turn(Content::user("Hi")).unwrap();
     turn.push_chunk(&text_chunk("Hel", false));
     turn.push_chunk(&text_chunk("lo", true));
     assert_eq!(turn.response().text().as_deref(), Some("Hello"));
     assert!(!turn.is_completed());
     turn.complete();
     assert!(turn.is_completed());
-    let response = turn.commit().unwrap();
+    let response = chat.commit(turn).unwrap();
     assert_eq!(response.text().as_deref(), Some("Hello"));
 
     let history = chat.history();
@@ -76,24 +76,25 @@ fn completed_turn_commits_user_and_model() {
 fn uncompleted_turn_cannot_commit_and_leaves_history_unchanged() {
     let mut chat = chat_with_one_exchange();
     let before = chat.history().to_vec();
-    let mut turn = chat.start_turn(Content::user("Next?"));
+    let mut turn = chat.start_turn(Content::user("Next?")).unwrap();
     turn.push_chunk(&text_chunk("Half an ans", false));
-    let refused = turn.commit().unwrap_err();
+    let refused = chat.commit(turn).unwrap_err();
     assert_eq!(refused.to_string(), "the turn's stream has not completed");
     // The turn comes back intact: what arrived can still be kept on purpose.
     let turn = refused.into_turn();
     assert_eq!(turn.response().text().as_deref(), Some("Half an ans"));
-    drop(turn);
+    chat.abandon(turn);
     assert_eq!(chat.history(), &before[..]);
+    assert!(!chat.has_turn_in_flight());
 }
 
 #[test]
 fn refused_commit_can_still_commit_partial() {
     let mut chat = chat_with_one_exchange();
-    let mut turn = chat.start_turn(Content::user("Next?"));
+    let mut turn = chat.start_turn(Content::user("Next?")).unwrap();
     turn.push_chunk(&text_chunk("Half an ans", false));
-    let turn = turn.commit().unwrap_err().into_turn();
-    let response = turn.commit_partial();
+    let turn = chat.commit(turn).unwrap_err().into_turn();
+    let response = chat.commit_partial(turn).unwrap();
     assert_eq!(response.text().as_deref(), Some("Half an ans"));
     let history = chat.history();
     assert_eq!(history.len(), 4);
@@ -106,7 +107,7 @@ fn dropped_turn_leaves_history_unchanged() {
     let mut chat = chat_with_one_exchange();
     let before = chat.history().to_vec();
     {
-        let mut turn = chat.start_turn(Content::user("Next?"));
+        let mut turn = chat.start_turn(Content::user("Next?")).unwrap();
         turn.push_chunk(&text_chunk("ignored", true));
         turn.complete();
         // Dropped without commit.
@@ -118,10 +119,10 @@ fn dropped_turn_leaves_history_unchanged() {
 #[test]
 fn commit_partial_keeps_what_arrived() {
     let mut chat = chat_with_one_exchange();
-    let mut turn = chat.start_turn(Content::user("Tell me more"));
+    let mut turn = chat.start_turn(Content::user("Tell me more")).unwrap();
     turn.push_chunk(&text_chunk("Once upon", false));
     turn.push_chunk(&text_chunk(" a time", false));
-    let response = turn.commit_partial();
+    let response = chat.commit_partial(turn).unwrap();
     assert_eq!(response.text().as_deref(), Some("Once upon a time"));
     assert_eq!(response.finish_reason(), None);
     let history = chat.history();
@@ -133,13 +134,13 @@ fn commit_partial_keeps_what_arrived() {
 #[test]
 fn model_role_is_set_even_when_chunks_have_none() {
     let mut chat = Chat::default();
-    let mut turn = chat.start_turn(Content::new("no role given"));
+    let mut turn = chat.start_turn(Content::new("no role given")).unwrap();
     assert_eq!(turn.user().role, Some(Role::User));
     turn.push_chunk(&chunk(
         json!({"candidates": [{"content": {"parts": [{"text": "ok"}]}, "finishReason": "STOP"}]}),
     ));
     turn.complete();
-    turn.commit().unwrap();
+    chat.commit(turn).unwrap();
     assert_eq!(chat.history()[0].role, Some(Role::User));
     assert_eq!(chat.history()[1].role, Some(Role::Model));
 }
@@ -147,7 +148,7 @@ fn model_role_is_set_even_when_chunks_have_none() {
 #[test]
 fn turn_request_is_template_plus_curated_history_plus_user() {
     let mut chat = chat_with_one_exchange();
-    let turn = chat.start_turn(Content::user("And the weather?"));
+    let turn = chat.start_turn(Content::user("And the weather?")).unwrap();
     let request = turn.request();
     let expected_template = template();
     assert_eq!(
@@ -171,7 +172,7 @@ fn turn_request_is_template_plus_curated_history_plus_user() {
         request.cached_content.as_deref(),
         Some("cachedContents/abc")
     );
-    let wire = serde_json::to_value(&request).unwrap();
+    let wire = serde_json::to_value(request).unwrap();
     assert_eq!(wire["systemInstruction"]["parts"][0]["text"], "Be brief.");
     assert_eq!(
         wire["tools"][0]["functionDeclarations"][0]["name"],
@@ -190,7 +191,7 @@ fn template_contents_are_ignored() {
     chat.set_template(GenerateContentRequest::from_prompt("also ignored"));
     assert!(chat.template().contents.is_empty());
     assert_eq!(chat.template().system_instruction, None);
-    let turn = chat.start_turn(Content::user("c"));
+    let turn = chat.start_turn(Content::user("c")).unwrap();
     assert_eq!(
         turn.request().contents,
         vec![Content::user("a"), Content::model("b"), Content::user("c")]
@@ -203,7 +204,7 @@ fn template_contents_are_ignored() {
 #[test]
 fn curated_history_drops_unsigned_thoughts_and_keeps_signed_parts() {
     let mut chat = Chat::new(GenerateContentRequest::default());
-    let mut turn = chat.start_turn(Content::user("Weather in Paris?"));
+    let mut turn = chat.start_turn(Content::user("Weather in Paris?")).unwrap();
     turn.push_chunk(&chunk(
         json!({"candidates": [{"content": {"role": "model", "parts": [
             {"text": "Thinking about", "thought": true},
@@ -221,7 +222,7 @@ fn curated_history_drops_unsigned_thoughts_and_keeps_signed_parts() {
     ]}, "finishReason": "STOP"}]}),
     ));
     turn.complete();
-    turn.commit().unwrap();
+    chat.commit(turn).unwrap();
 
     // The full history keeps everything (the unsigned thoughts merged into one part).
     let full = &chat.history()[1];
@@ -263,10 +264,12 @@ fn curated_history_drops_unsigned_thoughts_and_keeps_signed_parts() {
     );
 
     // What is sent back: the same base64 as on the wire.
-    let turn = chat.start_turn(Content::user(Part::function_response(
-        "get_weather",
-        json!({"temp": 21}),
-    )));
+    let turn = chat
+        .start_turn(Content::user(Part::function_response(
+            "get_weather",
+            json!({"temp": 21}),
+        )))
+        .unwrap();
     let wire = serde_json::to_value(turn.request()).unwrap();
     assert_eq!(wire["contents"][1]["parts"][0]["thoughtSignature"], "AQID");
     assert_eq!(
@@ -282,7 +285,7 @@ fn curated_history_drops_unsigned_thoughts_and_keeps_signed_parts() {
 }
 
 #[test]
-fn model_turn_of_only_unsigned_thoughts_is_left_out_of_the_curated_history() {
+fn exchange_answered_by_only_unsigned_thoughts_is_left_out_of_the_curated_history() {
     let chat = Chat::with_history(
         GenerateContentRequest::default(),
         vec![
@@ -291,7 +294,8 @@ fn model_turn_of_only_unsigned_thoughts_is_left_out_of_the_curated_history() {
         ],
     );
     assert_eq!(chat.history().len(), 2);
-    assert_eq!(chat.curated_history(), vec![Content::user("q")]);
+    // The exchange failed: leaving out only the answer would send two user turns in a row.
+    assert!(chat.curated_history().is_empty());
 }
 
 #[test]
@@ -335,7 +339,7 @@ fn capture_turn_through_the_decoder_keeps_the_signature() {
     assert_eq!(signatures.len(), 1);
 
     let mut chat = Chat::default();
-    let mut turn = chat.start_turn(Content::user("question"));
+    let mut turn = chat.start_turn(Content::user("question")).unwrap();
     let mut decoder = ChunkDecoder::new(StreamFormat::Sse);
     decoder.push(&body);
     decoder.finish();
@@ -343,7 +347,7 @@ fn capture_turn_through_the_decoder_keeps_the_signature() {
         turn.push_chunk(&item.unwrap());
     }
     turn.complete();
-    let response = turn.commit().unwrap();
+    let response = chat.commit(turn).unwrap();
     assert_eq!(response.text().as_deref(), Some(answer.as_str()));
 
     let curated = chat.curated_history();
@@ -359,4 +363,81 @@ fn capture_turn_through_the_decoder_keeps_the_signature() {
     assert_eq!(sent_text, answer);
     // The full history still has the thoughts.
     assert!(chat.history()[1].thought_text().is_some());
+}
+
+#[test]
+fn one_turn_in_flight_at_a_time() {
+    let mut chat = chat_with_one_exchange();
+    let first = chat.start_turn(Content::user("one")).unwrap();
+    let refused = chat.start_turn(Content::user("two")).unwrap_err();
+    assert_eq!(refused.kind(), gemini_proto::ErrorKind::InvalidRequest);
+    assert!(refused.to_string().contains("already has a turn in flight"));
+    // Abandoning by id (a front end that no longer holds the turn) frees the chat too.
+    chat.abandon_id(first.id());
+    let mut second = chat.start_turn(Content::user("two")).unwrap();
+    second.push_chunk(&text_chunk("2", true));
+    second.complete();
+    chat.commit(second).unwrap();
+    // The abandoned turn cannot be committed afterwards.
+    let mut first = first;
+    first.push_chunk(&text_chunk("1", true));
+    first.complete();
+    let stale = chat.commit(first).unwrap_err();
+    assert_eq!(stale.refusal(), gemini_proto::chat::Refusal::Stale);
+    assert_eq!(chat.history().len(), 4);
+    assert_eq!(chat.history()[2], Content::user("two"));
+}
+
+#[test]
+fn a_turn_cannot_land_on_a_history_that_changed() {
+    let mut chat = chat_with_one_exchange();
+    let mut turn = chat.start_turn(Content::user("Next?")).unwrap();
+    turn.push_chunk(&text_chunk("answer", true));
+    turn.complete();
+    chat.clear();
+    let refused = chat.commit(turn).unwrap_err();
+    assert_eq!(refused.refusal(), gemini_proto::chat::Refusal::Stale);
+    assert_eq!(
+        refused.to_string(),
+        "the chat history changed since the turn started"
+    );
+    assert!(chat.history().is_empty());
+}
+
+#[test]
+fn a_blocked_prompt_is_recorded_but_never_sent_back() {
+    let mut chat = chat_with_one_exchange();
+    let mut turn = chat.start_turn(Content::user("something blocked")).unwrap();
+    turn.push_chunk(&chunk(json!({"promptFeedback": {"blockReason": "SAFETY"}})));
+    turn.complete();
+    let response = chat.commit(turn).unwrap();
+    assert!(response.block_reason().is_some());
+    // The full history records the exchange as it happened…
+    assert_eq!(chat.history().len(), 4);
+    assert_eq!(chat.history()[3].parts, Vec::<Part>::new());
+    // …but the next request leaves the failed exchange out whole: no two user turns in a row.
+    let next = chat.start_turn(Content::user("something else")).unwrap();
+    let roles: Vec<Option<Role>> = next
+        .request()
+        .contents
+        .iter()
+        .map(|c| c.role.clone())
+        .collect();
+    assert_eq!(
+        roles,
+        vec![Some(Role::User), Some(Role::Model), Some(Role::User)]
+    );
+    assert_eq!(next.request().contents[0], Content::user("Hi"));
+    assert_eq!(next.request().contents[2], Content::user("something else"));
+}
+
+#[test]
+fn set_response_replaces_folding_chunks() {
+    let mut chat = Chat::default();
+    let mut turn = chat.start_turn(Content::user("q")).unwrap();
+    turn.set_response(text_chunk("aggregated elsewhere", true));
+    turn.complete();
+    let response = chat.commit(turn).unwrap();
+    assert_eq!(response.text().as_deref(), Some("aggregated elsewhere"));
+    assert_eq!(chat.history()[1], Content::model("aggregated elsewhere"));
 }

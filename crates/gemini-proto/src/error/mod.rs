@@ -41,6 +41,8 @@ use std::time::Duration;
 
 use http::StatusCode;
 
+use crate::types::GenerateContentResponse;
+
 pub use api::ApiError;
 pub use classify::{classify_response, parse_error_body};
 pub use details::{
@@ -80,6 +82,18 @@ pub enum ErrorKind {
     /// The caller asked for something that cannot be sent (for example a header value that is not
     /// valid). Retrying cannot help.
     InvalidRequest,
+    /// No connection could be made (DNS, TCP, TLS handshake, proxy): the request was not sent.
+    Connect,
+    /// A timeout fired: connecting, waiting for the response head, waiting between two pieces of
+    /// the body, or the whole call.
+    Timeout,
+    /// The connection failed after the request was sent: it closed before the response head, was
+    /// reset in the middle of the body, or the peer broke the HTTP protocol.
+    Connection,
+    /// Another failure of the transport (an error of a custom transport, a missing runtime).
+    Transport,
+    /// The caller cancelled the call.
+    Cancelled,
 }
 
 impl ErrorKind {
@@ -93,7 +107,26 @@ impl ErrorKind {
             ErrorKind::Incomplete => "incomplete stream",
             ErrorKind::TooLarge => "event too large",
             ErrorKind::InvalidRequest => "invalid request",
+            ErrorKind::Connect => "connect error",
+            ErrorKind::Timeout => "timeout",
+            ErrorKind::Connection => "connection error",
+            ErrorKind::Transport => "transport error",
+            ErrorKind::Cancelled => "cancelled",
         }
+    }
+
+    /// True for the failures of moving bytes rather than of what they said: [`Connect`],
+    /// [`Timeout`], [`Connection`] and [`Transport`].
+    ///
+    /// [`Connect`]: ErrorKind::Connect
+    /// [`Timeout`]: ErrorKind::Timeout
+    /// [`Connection`]: ErrorKind::Connection
+    /// [`Transport`]: ErrorKind::Transport
+    pub fn is_transport(self) -> bool {
+        matches!(
+            self,
+            ErrorKind::Connect | ErrorKind::Timeout | ErrorKind::Connection | ErrorKind::Transport
+        )
     }
 }
 
@@ -137,6 +170,10 @@ struct Inner {
     limit: Option<usize>,
     line_column: Option<(usize, usize)>,
     source: Option<Box<dyn StdError + Send + Sync + 'static>>,
+    /// Requests sent by the call that failed (0: not recorded).
+    attempts: u32,
+    /// What the call aggregated before it failed.
+    partial: Option<Box<GenerateContentResponse>>,
 }
 
 impl Error {
@@ -156,6 +193,8 @@ impl Error {
                 limit: None,
                 line_column: None,
                 source: None,
+                attempts: 0,
+                partial: None,
             }),
         }
     }
@@ -312,6 +351,76 @@ impl Error {
         e
     }
 
+    /// A failure of the transport of kind `kind` (one of [`Connect`](ErrorKind::Connect),
+    /// [`Timeout`](ErrorKind::Timeout), [`Connection`](ErrorKind::Connection) and
+    /// [`Transport`](ErrorKind::Transport)), explained by `source`: the transport's own error,
+    /// shown by [`Display`](fmt::Display) and kept as the [`source`](StdError::source).
+    ///
+    /// ```
+    /// use gemini_proto::error::{Error, ErrorKind};
+    ///
+    /// let io = std::io::Error::new(std::io::ErrorKind::ConnectionReset, "connection reset by peer");
+    /// let err = Error::transport(ErrorKind::Connection, io);
+    /// assert!(err.kind().is_transport());
+    /// assert_eq!(err.to_string(), "the connection failed: connection reset by peer");
+    /// ```
+    pub fn transport(kind: ErrorKind, source: impl StdError + Send + Sync + 'static) -> Self {
+        let kind = if kind.is_transport() {
+            kind
+        } else {
+            ErrorKind::Transport
+        };
+        let mut e = Error::new(kind);
+        e.inner.source = Some(Box::new(source));
+        e
+    }
+
+    /// The caller cancelled the call.
+    ///
+    /// ```
+    /// use gemini_proto::error::Error;
+    ///
+    /// assert!(Error::cancelled().is_cancelled());
+    /// ```
+    pub fn cancelled() -> Self {
+        Error::new(ErrorKind::Cancelled)
+    }
+
+    /// An error response whose body is larger than `limit` bytes; `prefix` is what was read.
+    ///
+    /// ```
+    /// use gemini_proto::error::{Error, ErrorKind};
+    /// use http::StatusCode;
+    ///
+    /// let err = Error::error_body_too_large(StatusCode::BAD_GATEWAY, Some("text/html"), 4, b"<htm");
+    /// assert_eq!(err.kind(), ErrorKind::TooLarge);
+    /// assert_eq!(err.http_status(), Some(StatusCode::BAD_GATEWAY));
+    /// assert!(err.is_retryable());
+    /// ```
+    pub fn error_body_too_large(
+        status: StatusCode,
+        content_type: Option<&str>,
+        limit: usize,
+        prefix: &[u8],
+    ) -> Self {
+        let mut e = Error::too_large(limit).with_status(status);
+        e.inner.content_type = content_type.map(bounded_string);
+        e.set_excerpt(prefix);
+        e
+    }
+
+    /// Records how many requests the failed call sent.
+    pub fn with_attempts(mut self, attempts: u32) -> Self {
+        self.inner.attempts = attempts;
+        self
+    }
+
+    /// Records what the failed call had received, aggregated.
+    pub fn with_partial_response(mut self, response: GenerateContentResponse) -> Self {
+        self.inner.partial = Some(Box::new(response));
+        self
+    }
+
     /// Records the HTTP status of the response this error belongs to.
     pub fn with_status(mut self, status: StatusCode) -> Self {
         self.inner.status = Some(status);
@@ -348,20 +457,56 @@ impl Error {
 
     /// Whether the failure is of a transient kind, so that sending the same request again may
     /// succeed: an API error or unexpected body with status 408, 429, 500, 502, 503 or 504 (for an
-    /// error inside a stream, judged from its code and status).
+    /// error inside a stream, judged from its code and status), a failed connection or a timeout.
     ///
     /// This does not know whether response bytes were already handed to the user; the
     /// [`RetryPolicy`](crate::retry::RetryPolicy) takes that into account.
     pub fn is_retryable(&self) -> bool {
         match self.inner.kind {
             ErrorKind::Api => match (self.inner.status, &self.inner.api) {
+                // An error object inside a successful response is judged by its own code.
+                (Some(status), Some(api)) if status.is_success() => api.is_transient(),
                 (Some(status), _) => is_retryable_status(status),
                 (None, Some(api)) => api.is_transient(),
                 (None, None) => false,
             },
-            ErrorKind::UnexpectedBody => self.inner.status.is_some_and(is_retryable_status),
+            ErrorKind::UnexpectedBody | ErrorKind::TooLarge => {
+                self.inner.status.is_some_and(is_retryable_status)
+            }
+            ErrorKind::Connect | ErrorKind::Timeout | ErrorKind::Connection => true,
             _ => false,
         }
+    }
+
+    /// Whether a timeout fired ([`ErrorKind::Timeout`]).
+    pub fn is_timeout(&self) -> bool {
+        self.inner.kind == ErrorKind::Timeout
+    }
+
+    /// Whether no connection could be made ([`ErrorKind::Connect`]).
+    pub fn is_connect(&self) -> bool {
+        self.inner.kind == ErrorKind::Connect
+    }
+
+    /// Whether the caller cancelled the call ([`ErrorKind::Cancelled`]).
+    pub fn is_cancelled(&self) -> bool {
+        self.inner.kind == ErrorKind::Cancelled
+    }
+
+    /// How many requests the failed call sent (retries included); 0 when not recorded.
+    pub fn attempts(&self) -> u32 {
+        self.inner.attempts
+    }
+
+    /// What a stream had delivered before it failed, aggregated into one response: the text,
+    /// parts and usage that did arrive. `None` when nothing had arrived.
+    pub fn partial_response(&self) -> Option<&GenerateContentResponse> {
+        self.inner.partial.as_deref()
+    }
+
+    /// Takes the partial response out of this error.
+    pub fn take_partial_response(&mut self) -> Option<GenerateContentResponse> {
+        self.inner.partial.take().map(|b| *b)
     }
 
     /// Whether this is an error reported by the API ([`ErrorKind::Api`]).
@@ -473,6 +618,12 @@ impl fmt::Debug for Error {
         if let Some(v) = &i.source {
             d.field("source", v);
         }
+        if i.attempts > 0 {
+            d.field("attempts", &i.attempts);
+        }
+        if let Some(p) = &i.partial {
+            d.field("partial_text_len", &p.text().map_or(0, |t| t.len()));
+        }
         d.finish()
     }
 }
@@ -525,12 +676,35 @@ impl fmt::Display for Error {
             ErrorKind::Incomplete => f.write_str(
                 "the stream ended without a finish reason or a prompt block; the answer may be cut short",
             )?,
-            ErrorKind::TooLarge => {
-                f.write_str("a stream event is too large")?;
-                if let Some(limit) = i.limit {
-                    write!(f, " (limit {limit} bytes)")?;
+            ErrorKind::TooLarge => match (i.status, i.limit) {
+                (Some(status), Some(limit)) => {
+                    write!(f, "HTTP {status} with an error body larger than {limit} bytes")?;
+                }
+                (Some(status), None) => write!(f, "HTTP {status} with a body that is too large")?,
+                (None, limit) => {
+                    f.write_str("a stream event is too large")?;
+                    if let Some(limit) = limit {
+                        write!(f, " (limit {limit} bytes)")?;
+                    }
+                }
+            },
+            ErrorKind::Connect
+            | ErrorKind::Timeout
+            | ErrorKind::Connection
+            | ErrorKind::Transport => {
+                f.write_str(match i.kind {
+                    ErrorKind::Connect => "could not connect",
+                    ErrorKind::Timeout => "timed out",
+                    ErrorKind::Connection => "the connection failed",
+                    _ => "the transport failed",
+                })?;
+                match (&i.message, &i.source) {
+                    (Some(m), _) => write!(f, ": {m}")?,
+                    (None, Some(source)) => write!(f, ": {source}")?,
+                    (None, None) => {}
                 }
             }
+            ErrorKind::Cancelled => f.write_str("the call was cancelled")?,
             ErrorKind::InvalidRequest => {
                 f.write_str("invalid request")?;
                 if let Some(m) = &i.message {
@@ -549,6 +723,18 @@ impl fmt::Display for Error {
         {
             let cut = i.body_len.is_some_and(|len| len > ex.len());
             write!(f, ": {ex:?}{}", if cut { "…" } else { "" })?;
+        }
+        let retry = self.retry_delay();
+        match (retry, i.attempts) {
+            (Some(delay), attempts) if attempts > 1 => {
+                write!(
+                    f,
+                    " (retry after {delay:?}; gave up after {attempts} attempts)"
+                )?;
+            }
+            (Some(delay), _) => write!(f, " (retry after {delay:?})")?,
+            (None, attempts) if attempts > 1 => write!(f, " (after {attempts} attempts)")?,
+            (None, _) => {}
         }
         Ok(())
     }

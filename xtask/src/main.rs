@@ -5,11 +5,13 @@
 //! - `decode --framing sse|json-array [--split N|random:SEED] FILE`: decode one body, print JSON lines.
 //! - `msrv`: check that no runtime dependency needs a newer Rust than the workspace's `rust-version`.
 //! - `sans-io`: check that gemini-proto depends on no I/O or async crate.
+//! - `no-tokio-runtime`: check that the smol and blocking builds compile no tokio runtime.
 
 mod conformance;
 mod decode;
 mod msrv;
 mod rng;
+mod runtimes;
 
 use std::process::ExitCode;
 
@@ -30,6 +32,10 @@ commands:
       rust-version.
   sans-io
       Check that gemini-proto's runtime dependency graph holds no I/O or async-runtime crate.
+  no-tokio-runtime
+      Check that the smol and blocking builds of gemini-transport and gemini compile no tokio
+      runtime, reactor, timer or sockets (hyper and h2 need only tokio's sync and io-util), and
+      that the same check flags the tokio builds.
 ";
 
 fn main() -> ExitCode {
@@ -43,6 +49,7 @@ fn main() -> ExitCode {
         "decode" => decode::run(rest),
         "msrv" => msrv::run(rest),
         "sans-io" => msrv::run_sans_io(rest),
+        "no-tokio-runtime" => runtimes::run(rest),
         "help" | "--help" | "-h" => {
             print!("{USAGE}");
             Ok(true)

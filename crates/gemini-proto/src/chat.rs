@@ -162,7 +162,8 @@ impl Chat {
     /// Commits the user's content and whatever part of the answer arrived, completed or not, and
     /// returns the answer. Refused only when the history changed since the turn started.
     pub fn commit_partial(&mut self, turn: Turn) -> Result<GenerateContentResponse, NotCommitted> {
-        if turn.version != self.version || self.in_flight != Some(turn.id) {
+        // Another turn may have started after this one was abandoned; it must not be overtaken.
+        if turn.version != self.version || self.in_flight.is_some_and(|id| id != turn.id) {
             return Err(NotCommitted::new(turn, Refusal::Stale));
         }
         self.in_flight = None;
@@ -182,7 +183,9 @@ impl Chat {
         Ok(response)
     }
 
-    /// Ends a turn without changing the history (its stream failed or was dropped).
+    /// Ends a turn without changing the history (its stream failed or was dropped). Another turn
+    /// may start at once; what arrived can still be kept with [`commit_partial`](Self::commit_partial)
+    /// as long as no other turn started or was committed since.
     pub fn abandon(&mut self, turn: Turn) {
         self.abandon_id(turn.id);
     }

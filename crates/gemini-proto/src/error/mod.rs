@@ -37,6 +37,7 @@ mod status;
 
 use std::error::Error as StdError;
 use std::fmt;
+use std::sync::Arc;
 use std::time::Duration;
 
 use http::StatusCode;
@@ -151,11 +152,12 @@ impl fmt::Display for ErrorKind {
 /// assert_eq!(err.excerpt(), Some("[1, 2"));
 /// assert!(!err.is_retryable());
 /// ```
+#[derive(Clone)]
 pub struct Error {
     inner: Box<Inner>,
 }
 
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 struct Inner {
     kind: ErrorKind,
     message: Option<String>,
@@ -169,7 +171,7 @@ struct Inner {
     body_len: Option<usize>,
     limit: Option<usize>,
     line_column: Option<(usize, usize)>,
-    source: Option<Box<dyn StdError + Send + Sync + 'static>>,
+    source: Option<Arc<dyn StdError + Send + Sync + 'static>>,
     /// Requests sent by the call that failed (0: not recorded).
     attempts: u32,
     /// What the call aggregated before it failed.
@@ -269,7 +271,7 @@ impl Error {
             }
             .to_owned(),
         );
-        e.inner.source = Some(Box::new(err));
+        e.inner.source = Some(Arc::new(err));
         e.set_excerpt(data);
         e
     }
@@ -347,7 +349,7 @@ impl Error {
         source: impl StdError + Send + Sync + 'static,
     ) -> Self {
         let mut e = Error::invalid_request(message);
-        e.inner.source = Some(Box::new(source));
+        e.inner.source = Some(Arc::new(source));
         e
     }
 
@@ -371,7 +373,7 @@ impl Error {
             ErrorKind::Transport
         };
         let mut e = Error::new(kind);
-        e.inner.source = Some(Box::new(source));
+        e.inner.source = Some(Arc::new(source));
         e
     }
 

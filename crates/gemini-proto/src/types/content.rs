@@ -50,6 +50,12 @@ impl IntoParts for String {
     }
 }
 
+impl IntoParts for &String {
+    fn into_parts(self) -> Vec<Part> {
+        vec![Part::text(self.as_str())]
+    }
+}
+
 impl IntoParts for Part {
     fn into_parts(self) -> Vec<Part> {
         vec![self]
@@ -70,6 +76,101 @@ impl<const N: usize> IntoParts for [Part; N] {
 
 impl IntoParts for &[Part] {
     fn into_parts(self) -> Vec<Part> {
+        self.to_vec()
+    }
+}
+
+impl IntoParts for Content {
+    /// The content's parts (its role is dropped).
+    fn into_parts(self) -> Vec<Part> {
+        self.parts
+    }
+}
+
+/// Things that can become the `contents` of a request: a prompt (`&str`, `String`), one or more
+/// parts (sent as one user turn), a [`Content`], or a conversation (a collection of contents).
+///
+/// ```
+/// use gemini_proto::types::{Content, IntoContents, Part, Role};
+///
+/// assert_eq!("Hi".into_contents(), vec![Content::user("Hi")]);
+/// let image_and_question = vec![Part::from_uri("gs://bucket/cat.png", "image/png"), Part::text("What is this?")];
+/// let contents = image_and_question.into_contents();
+/// assert_eq!(contents.len(), 1);
+/// assert_eq!(contents[0].role, Some(Role::User));
+/// assert_eq!(contents[0].parts.len(), 2);
+/// let conversation = vec![Content::user("Hi"), Content::model("Hello!"), Content::user("How are you?")];
+/// assert_eq!(conversation.into_contents().len(), 3);
+/// ```
+pub trait IntoContents {
+    /// The contents.
+    fn into_contents(self) -> Vec<Content>;
+}
+
+impl IntoContents for &str {
+    fn into_contents(self) -> Vec<Content> {
+        vec![Content::user(self)]
+    }
+}
+
+impl IntoContents for String {
+    fn into_contents(self) -> Vec<Content> {
+        vec![Content::user(self)]
+    }
+}
+
+impl IntoContents for &String {
+    fn into_contents(self) -> Vec<Content> {
+        vec![Content::user(self.as_str())]
+    }
+}
+
+impl IntoContents for Part {
+    fn into_contents(self) -> Vec<Content> {
+        vec![Content::user(self)]
+    }
+}
+
+impl IntoContents for Vec<Part> {
+    fn into_contents(self) -> Vec<Content> {
+        vec![Content::user(self)]
+    }
+}
+
+impl<const N: usize> IntoContents for [Part; N] {
+    fn into_contents(self) -> Vec<Content> {
+        vec![Content::user(self)]
+    }
+}
+
+impl IntoContents for &[Part] {
+    fn into_contents(self) -> Vec<Content> {
+        vec![Content::user(self)]
+    }
+}
+
+impl IntoContents for Content {
+    /// One turn; a content without a role is the user's.
+    fn into_contents(self) -> Vec<Content> {
+        let role = self.role.clone().or(Some(Role::User));
+        vec![Content { role, ..self }]
+    }
+}
+
+impl IntoContents for Vec<Content> {
+    fn into_contents(self) -> Vec<Content> {
+        self
+    }
+}
+
+impl<const N: usize> IntoContents for [Content; N] {
+    fn into_contents(self) -> Vec<Content> {
+        self.into()
+    }
+}
+
+impl IntoContents for &[Content] {
+    fn into_contents(self) -> Vec<Content> {
         self.to_vec()
     }
 }

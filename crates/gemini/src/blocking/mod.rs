@@ -1,0 +1,159 @@
+//! The client for blocking code: the same API, with streams as iterators and no async runtime to
+//! set up (feature `blocking`).
+//!
+//! ```no_run
+//! use std::io::Write;
+//!
+//! fn main() -> Result<(), gemini::Error> {
+//!     let client = gemini::blocking::Client::from_env()?;
+//!     let stream = client
+//!         .models()
+//!         .generate_content_stream("gemini-2.5-flash", "Write a story about a lighthouse keeper.")
+//!         .send()?;
+//!     for chunk in stream {
+//!         print!("{}", chunk?.text().unwrap_or_default());
+//!         std::io::stdout().flush().ok();
+//!     }
+//!     Ok(())
+//! }
+//! ```
+//!
+//! Each call runs the async client on the calling thread (smol's `block_on`, which drives the
+//! sockets itself): there is no hidden tokio runtime, so it also works from a thread that is
+//! inside one — it never picks tokio because one is in context. Like any blocking call, it
+//! blocks the thread it runs on: from async code, prefer the async client.
+
+mod chat;
+mod models;
+
+use std::sync::Arc;
+
+use crate::transport::{HttpTransport, Sleep};
+use crate::{Error, RetryPolicy, Runtime, Timeouts};
+
+pub use chat::{Chat, ChatStream, Chats, SendMessage, SendMessageStream};
+pub use models::{
+    BatchEmbedContents, CountTokens, EmbedContent, GenerateContent, GenerateContentStream,
+    GetModel, ModelList, Models, ResponseStream, TextIter,
+};
+
+/// Runs a future to completion on this thread.
+pub(crate) fn wait<F: Future>(future: F) -> F::Output {
+    async_io::block_on(future)
+}
+
+/// A Gemini API client for blocking code. Cheap to clone, `Send + Sync`; see the
+/// [async client](crate::Client) for what each setting does.
+///
+/// ```
+/// let client = gemini::blocking::Client::new("my-api-key")?;
+/// assert!(!format!("{client:?}").contains("my-api-key"));
+/// # Ok::<(), gemini::Error>(())
+/// ```
+#[derive(Debug, Clone)]
+pub struct Client {
+    inner: crate::Client,
+}
+
+impl Client {
+    /// A client with this API key and the default settings.
+    pub fn new(api_key: impl Into<String>) -> Result<Self, Error> {
+        Self::builder().api_key(api_key).build()
+    }
+
+    /// A client whose key comes from `GOOGLE_API_KEY` or `GEMINI_API_KEY` (see
+    /// [`crate::Client::from_env`]).
+    pub fn from_env() -> Result<Self, Error> {
+        Self::builder().from_env()?.build()
+    }
+
+    /// A builder with the documented defaults.
+    pub fn builder() -> ClientBuilder {
+        ClientBuilder {
+            inner: crate::Client::builder(),
+        }
+    }
+
+    /// The model endpoints.
+    pub fn models(&self) -> Models {
+        Models::new(self.inner.models())
+    }
+
+    /// Chat sessions.
+    pub fn chats(&self) -> Chats {
+        Chats::new(self.inner.chats())
+    }
+
+    /// The base URL requests go to.
+    pub fn base_url(&self) -> &str {
+        self.inner.base_url()
+    }
+
+    /// The async client this one runs (pinned to smol), to share with async code.
+    pub fn as_async(&self) -> &crate::Client {
+        &self.inner
+    }
+}
+
+/// Configures a blocking [`Client`]: the settings of [`crate::ClientBuilder`], without the
+/// runtime choice (the blocking client always runs on the calling thread).
+#[derive(Debug)]
+#[must_use]
+pub struct ClientBuilder {
+    inner: crate::ClientBuilder,
+}
+
+macro_rules! forward {
+    ($($(#[$doc:meta])* $name:ident($($arg:ident: $ty:ty),*);)*) => {
+        $(
+            $(#[$doc])*
+            pub fn $name(self, $($arg: $ty),*) -> Self {
+                Self { inner: self.inner.$name($($arg),*) }
+            }
+        )*
+    };
+}
+
+impl ClientBuilder {
+    forward! {
+        /// See [`crate::ClientBuilder::api_key`].
+        api_key(key: impl Into<String>);
+        /// See [`crate::ClientBuilder::bearer_token`].
+        bearer_token(token: impl Into<String>);
+        /// See [`crate::ClientBuilder::base_url`].
+        base_url(url: impl Into<String>);
+        /// See [`crate::ClientBuilder::api_version`].
+        api_version(version: impl Into<String>);
+        /// See [`crate::ClientBuilder::header`].
+        header(name: impl Into<String>, value: impl Into<String>);
+        /// See [`crate::ClientBuilder::client_id`].
+        client_id(id: impl Into<String>);
+        /// See [`crate::ClientBuilder::transport`].
+        transport(transport: Arc<dyn HttpTransport>);
+        /// See [`crate::ClientBuilder::sleep`].
+        sleep(sleep: Arc<dyn Sleep>);
+        /// See [`crate::ClientBuilder::timeouts`].
+        timeouts(timeouts: Timeouts);
+        /// See [`crate::ClientBuilder::retry_policy`].
+        retry_policy(policy: RetryPolicy);
+        /// See [`crate::ClientBuilder::max_event_size`].
+        max_event_size(bytes: usize);
+        /// See [`crate::ClientBuilder::log_content`].
+        log_content(enabled: bool);
+    }
+
+    /// See [`crate::ClientBuilder::from_env`].
+    #[allow(clippy::wrong_self_convention)] // a builder step, as in the async builder
+    pub fn from_env(self) -> Result<Self, Error> {
+        Ok(Self {
+            inner: self.inner.from_env()?,
+        })
+    }
+
+    /// Builds the client; its transport and timers run on smol, driven by the calling thread.
+    pub fn build(self) -> Result<Client, Error> {
+        Ok(Client {
+            inner: self.inner.runtime(Runtime::Smol).build()?,
+        })
+    }
+}

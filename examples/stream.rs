@@ -1,94 +1,46 @@
-//! Streams an answer from Gemini and prints it as it arrives, then the token usage.
-//!
-//! With `GEMINI_API_KEY` (or `GOOGLE_API_KEY`) set, it talks to Google. Without one it starts the
-//! embedded emulator on a loopback port and streams from it, paced like a real model.
+//! Streams a story to the terminal as it is written, then the token usage.
 //!
 //! ```sh
-//! cargo run -p gemini-examples --example stream -- "Why is the sky blue?"
+//! cargo run --example stream -- "Write a story about a lighthouse keeper." --model gemini-2.5-flash
 //! ```
 //!
-//! This wires the layers by hand (request building and decoding from `gemini-proto`, bytes moved by
-//! `gemini-transport`), which is what the `gemini` facade will do for you.
+//! With `GEMINI_API_KEY` (or `GOOGLE_API_KEY`) set it asks Google; without one it starts the
+//! embedded emulator on a loopback port, paced like the real service, and says so on stderr.
 
-use std::error::Error;
-use std::io::Write as _;
+mod support;
 
-use gemini_emulator::{Emulator, EmulatorConfig, Pace};
-use gemini_proto::aggregate::Aggregator;
-use gemini_proto::chunk::ChunkDecoder;
-use gemini_proto::error::parse_error_body;
-use gemini_proto::types::GenerateContentRequest;
-use gemini_proto::{Api, Auth, Endpoint, StreamFormat};
-use gemini_transport::{HttpTransport, HyperTransport};
+use std::io::Write;
+use std::process::ExitCode;
+
+use support::Failure;
 
 #[tokio::main]
-async fn main() -> Result<(), Box<dyn Error>> {
-    let mut prompt = std::env::args().skip(1).collect::<Vec<_>>().join(" ");
-    if prompt.trim().is_empty() {
-        prompt =
-            "Explain in a few sentences how server-sent events carry a streamed answer.".into();
-    }
-    let model = std::env::var("GEMINI_MODEL").unwrap_or_else(|_| "gemini-2.5-flash".into());
+async fn main() -> ExitCode {
+    support::exit(run().await)
+}
 
-    // Google when a key is configured, the embedded emulator otherwise.
-    let mut emulator = None;
-    let api = match Auth::from_env() {
-        Some(auth) => Api::new(Endpoint::default(), auth),
-        None => {
-            let local = Emulator::start(EmulatorConfig::new().pace(Pace::realistic())).await?;
-            eprintln!(
-                "(no GEMINI_API_KEY set: streaming from the embedded emulator at {})\n",
-                local.base_url()
-            );
-            let api = Api::new(Endpoint::new(local.base_url())?, Auth::api_key("emulator"));
-            emulator = Some(local);
-            api
-        }
+async fn run() -> Result<(), Failure> {
+    let Some((prompt, model)) = arguments() else {
+        eprintln!("usage: stream [PROMPT…] [--model NAME]");
+        return Ok(());
     };
+    let emulator = support::emulator_unless_key_set()?;
+    let client = support::client(&emulator)?;
 
-    let request =
-        api.stream_generate_content(&model, &GenerateContentRequest::from_prompt(prompt))?;
-    let transport = HyperTransport::builder().build()?;
-    let response = transport.send(request).await?;
-    let (head, mut body) = response.into_parts();
-
-    if !head.status.is_success() {
-        let bytes = body.collect().await?;
-        return Err(parse_error_body(head.status, &head.headers, &bytes).into());
-    }
-
-    let mut decoder = ChunkDecoder::new(StreamFormat::Sse);
-    let mut aggregator = Aggregator::new();
-    let mut stdout = std::io::stdout();
-    let mut failure: Option<Box<dyn Error>> = None;
-    loop {
-        let piece = body.next_chunk().await;
-        match &piece {
-            Some(Ok(bytes)) => decoder.push(bytes),
-            Some(Err(err)) => {
-                failure = Some(format!("the connection failed: {err}").into());
-            }
-            None => decoder.finish(),
-        }
-        while let Some(item) = decoder.next_chunk() {
-            match item {
-                Ok(chunk) => {
-                    if let Some(text) = chunk.text() {
-                        stdout.write_all(text.as_bytes())?;
-                        stdout.flush()?;
-                    }
-                    aggregator.push(&chunk);
-                }
-                Err(err) => failure = Some(err.into()),
-            }
-        }
-        if piece.is_none() || failure.is_some() {
-            break;
+    let mut stream = client
+        .models()
+        .generate_content_stream(&model, prompt)
+        .await?;
+    let mut out = std::io::stdout().lock();
+    while let Some(chunk) = stream.next().await {
+        if let Some(text) = chunk?.text() {
+            out.write_all(text.as_bytes())?;
+            out.flush()?;
         }
     }
-    println!();
+    writeln!(out)?;
 
-    let answer = aggregator.into_response();
+    let answer = stream.snapshot();
     if let Some(usage) = answer.usage() {
         eprintln!(
             "\n[{}] finish: {}, tokens: {} prompt + {} answer = {} total",
@@ -101,12 +53,25 @@ async fn main() -> Result<(), Box<dyn Error>> {
             usage.total_token_count.unwrap_or(0),
         );
     }
-    if let Some(emulator) = emulator {
-        emulator.stop();
+    Ok(())
+}
+
+/// `[PROMPT…] [--model NAME]`; `None` for `--help` or a `--model` without a name.
+fn arguments() -> Option<(String, String)> {
+    let mut words = Vec::new();
+    let mut model = "gemini-2.5-flash".to_owned();
+    let mut args = std::env::args().skip(1);
+    while let Some(arg) = args.next() {
+        match arg.as_str() {
+            "--model" | "-m" => model = args.next()?,
+            "--help" | "-h" => return None,
+            _ => words.push(arg),
+        }
     }
-    match failure {
-        // What arrived was printed; the error says why the stream ended early.
-        Some(err) => Err(err),
-        None => Ok(()),
-    }
+    let prompt = if words.is_empty() {
+        "Write a short story about a lighthouse keeper who finds a message in a bottle.".to_owned()
+    } else {
+        words.join(" ")
+    };
+    Some((prompt, model))
 }

@@ -134,7 +134,8 @@ impl Client {
 /// | largest stream event | 64 MiB (a generated image is one event) |
 ///
 /// ```
-/// /// use gemini::{Client, RetryPolicy, Timeouts};
+/// use std::time::Duration;
+/// use gemini::{Client, RetryPolicy, Timeouts};
 ///
 /// let client = Client::builder()
 ///     .api_key("my-api-key")

@@ -228,6 +228,8 @@ pub(crate) struct Driver<C: Call> {
     ended: bool,
     /// An item that arrived while waiting for the stream to be established.
     peeked: Option<C::Item>,
+    /// A success head arrived.
+    established: bool,
 }
 
 impl<C: Call> fmt::Debug for Driver<C> {
@@ -239,15 +241,6 @@ impl<C: Call> fmt::Debug for Driver<C> {
             .field("ended", &self.ended)
             .finish_non_exhaustive()
     }
-}
-
-/// What one turn of the loop ended with.
-enum Step<T> {
-    Item(T),
-    /// A success head arrived (only when asked to stop there).
-    Established,
-    End,
-    Failed(Error),
 }
 
 impl<C> Driver<C>
@@ -275,6 +268,7 @@ where
             failure: None,
             ended: false,
             peeked: None,
+            established: false,
         }
     }
 
@@ -315,6 +309,7 @@ where
     }
 
     /// The next item, the end (`None`) or the error the call ended with.
+    #[inline]
     pub(crate) fn poll_item(
         &mut self,
         cx: &mut Context<'_>,
@@ -322,41 +317,39 @@ where
         if let Some(item) = self.peeked.take() {
             return Poll::Ready(Some(Ok(item)));
         }
-        loop {
-            return match self.poll_step(cx, false) {
-                Poll::Pending => Poll::Pending,
-                Poll::Ready(Step::Item(item)) => Poll::Ready(Some(Ok(item))),
-                Poll::Ready(Step::Failed(error)) => Poll::Ready(Some(Err(error))),
-                Poll::Ready(Step::End) => Poll::Ready(None),
-                Poll::Ready(Step::Established) => continue,
-            };
-        }
+        self.poll_step(cx, false)
     }
 
     /// Drives the call until its response is established (a success head arrived), without
     /// taking items: `Ok(())` then, or the error that ended the call.
     pub(crate) fn poll_established(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
-        if self.peeked.is_some() {
+        if self.peeked.is_some() || self.established {
             return Poll::Ready(Ok(()));
         }
         if self.ended {
             return Poll::Ready(self.failure.clone().map_or(Ok(()), Err));
         }
         match self.poll_step(cx, true) {
+            Poll::Pending if self.established => Poll::Ready(Ok(())),
             Poll::Pending => Poll::Pending,
-            Poll::Ready(Step::Established | Step::End) => Poll::Ready(Ok(())),
-            Poll::Ready(Step::Item(item)) => {
+            Poll::Ready(None) => Poll::Ready(Ok(())),
+            Poll::Ready(Some(Ok(item))) => {
                 self.peeked = Some(item);
                 Poll::Ready(Ok(()))
             }
-            Poll::Ready(Step::Failed(error)) => Poll::Ready(Err(error)),
+            Poll::Ready(Some(Err(error))) => Poll::Ready(Err(error)),
         }
     }
 
-    /// The loop. With `establish`, it stops once the call is established.
-    fn poll_step(&mut self, cx: &mut Context<'_>, establish: bool) -> Poll<Step<C::Item>> {
+    /// The loop. With `establish`, it stops once the call is established (returning `Pending`
+    /// with `self.established` set; nothing is waiting on a waker then).
+    fn poll_step(
+        &mut self,
+        cx: &mut Context<'_>,
+        establish: bool,
+    ) -> Poll<Option<Result<C::Item, Error>>> {
         if self.ended {
-            return Poll::Ready(Step::End);
+            return Poll::Ready(None);
         }
         let span = self.span.clone();
         let _entered = span.enter();
@@ -381,7 +374,8 @@ where
                         self.call.handle_response(head.status, &head.headers);
                         self.body = Some(body);
                         if establish && self.call.is_established() {
-                            return Poll::Ready(Step::Established);
+                            self.established = true;
+                            return Poll::Pending;
                         }
                     }
                     Poll::Ready(Err(error)) => {
@@ -449,19 +443,19 @@ where
                         self.span.record("answer_tokens", answer);
                         self.span.record("total_tokens", total);
                     }
-                    return Poll::Ready(Step::Item(item));
+                    return Poll::Ready(Some(Ok(item)));
                 }
                 Action::Done => {
                     self.finish();
                     tracing::debug!(chunks = self.items, "call finished");
-                    return Poll::Ready(Step::End);
+                    return Poll::Ready(None);
                 }
                 Action::Failed(error) => {
                     self.finish();
                     self.span.record("error", tracing::field::display(&error));
                     tracing::debug!(error = %error, "call failed");
                     self.failure = Some(error.clone());
-                    return Poll::Ready(Step::Failed(error));
+                    return Poll::Ready(Some(Err(error)));
                 }
             }
         }

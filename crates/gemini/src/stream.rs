@@ -45,7 +45,9 @@ use crate::driver::{AbortHandle, Driver};
 /// # Ok(()) }
 /// ```
 pub struct ResponseStream {
-    driver: Driver<GenerateCall>,
+    // Boxed: the call and its state are a couple of kilobytes, and a stream is moved around
+    // (out of the future that establishes it, into the caller's hands, into tasks).
+    driver: Box<Driver<GenerateCall>>,
 }
 
 impl fmt::Debug for ResponseStream {
@@ -58,7 +60,9 @@ impl fmt::Debug for ResponseStream {
 
 impl ResponseStream {
     pub(crate) fn new(driver: Driver<GenerateCall>) -> Self {
-        Self { driver }
+        Self {
+            driver: Box::new(driver),
+        }
     }
 
     /// Waits until the server accepted the request (or refused it for good).
@@ -72,6 +76,7 @@ impl ResponseStream {
     }
 
     /// Polls for the next chunk (what [`next`](Self::next) and the `Stream` implementation do).
+    #[inline]
     pub fn poll_chunk(
         &mut self,
         cx: &mut Context<'_>,

@@ -702,7 +702,7 @@ impl fmt::Display for Error {
                 })?;
                 match (&i.message, &i.source) {
                     (Some(m), _) => write!(f, ": {m}")?,
-                    (None, Some(source)) => write!(f, ": {source}")?,
+                    (None, Some(source)) => write_chain(f, &**source)?,
                     (None, None) => {}
                 }
             }
@@ -740,6 +740,28 @@ impl fmt::Display for Error {
         }
         Ok(())
     }
+}
+
+/// Writes `: cause` for an error and each of its sources, skipping a cause whose text the
+/// previous one already shows (many errors repeat their source in their own message).
+fn write_chain(f: &mut fmt::Formatter<'_>, error: &(dyn StdError + 'static)) -> fmt::Result {
+    let mut shown = error.to_string();
+    write!(f, ": {shown}")?;
+    let mut next = error.source();
+    let mut depth = 0;
+    while let Some(cause) = next {
+        let text = cause.to_string();
+        if !text.is_empty() && !shown.contains(&text) {
+            write!(f, ": {text}")?;
+            shown = text;
+        }
+        next = cause.source();
+        depth += 1;
+        if depth == 8 {
+            break;
+        }
+    }
+    Ok(())
 }
 
 impl StdError for Error {

@@ -46,7 +46,7 @@
 //! | `tokio` (default) | the built-in HTTP/1.1 + HTTP/2 transport (hyper, rustls) and timers on tokio |
 //! | `smol` | the same on smol / async-io; works under any executor, `async_std::task::block_on` included; compiles no tokio runtime |
 //! | `blocking` | [`blocking::Client`]: the same API for plain threads, with no async runtime to set up (it brings `smol`) |
-//! | `test-util` | scripted, chunk-splitting, recording and replay transports in [`transport::test_util`] |
+//! | `test-util` | scripted, chunk-splitting, recording and replay transports in `transport::test_util` |
 //!
 //! Features only add: with `tokio` and `smol` both enabled, each connection uses tokio inside a
 //! tokio runtime and smol elsewhere, unless [`ClientBuilder::runtime`] pins one. async-std is
@@ -113,7 +113,7 @@ pub mod types {
     pub use gemini_proto::types::*;
 }
 
-/// The transport seam: bring your own HTTP stack by implementing [`HttpTransport`], and pass it
+/// The transport seam: bring your own HTTP stack by implementing [`HttpTransport`](transport::HttpTransport), and pass it
 /// to [`ClientBuilder::transport`](crate::ClientBuilder::transport).
 ///
 /// ```

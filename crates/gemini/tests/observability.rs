@@ -39,6 +39,15 @@ impl Captured {
     }
 }
 
+/// The tests of this file run one at a time: `tracing` caches per call site whether anyone
+/// listens, and a call site first reached on a thread without a subscriber while another thread
+/// installs one can stay silent for that other thread.
+static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
+
+fn serial() -> std::sync::MutexGuard<'static, ()> {
+    ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner())
+}
+
 /// Runs `f` with every `tracing` event and span, at every level, written to the returned log.
 fn logged(f: impl FnOnce()) -> String {
     let captured = Captured::default();
@@ -54,6 +63,7 @@ fn logged(f: impl FnOnce()) -> String {
 
 #[test]
 fn the_key_is_in_no_log_line_error_or_debug_output() {
+    let _serial = serial();
     let emulator =
         Emulator::start_blocking(EmulatorConfig::default().keys(KeyRule::only([SECRET]))).unwrap();
     let mut shown = Vec::<String>::new();
@@ -137,6 +147,7 @@ fn the_key_is_in_no_log_line_error_or_debug_output() {
 
 #[test]
 fn spans_carry_the_call_without_content_unless_asked() {
+    let _serial = serial();
     let emulator = emulator();
     for log_content in [false, true] {
         let log = logged(|| {
@@ -182,6 +193,7 @@ fn spans_carry_the_call_without_content_unless_asked() {
 
 #[test]
 fn errors_are_one_line_for_people() {
+    let _serial = serial();
     let emulator = emulator();
     let client = common::client(&emulator);
     smol::block_on(async {

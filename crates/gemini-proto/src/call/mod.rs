@@ -64,7 +64,7 @@
 //! The machines:
 //!
 //! * [`GenerateCall`]: `generateContent` and `streamGenerateContent`. Retries follow the
-//!   [`RetryPolicy`], and only while nothing has reached the caller — that includes a stream that
+//!   [`RetryPolicy`](crate::RetryPolicy), and only while nothing has reached the caller — that includes a stream that
 //!   fails before its first chunk, with an error event (`data: {"error": …}`) or a cut
 //!   connection, which most SDKs cannot retry. Chunks are folded into the aggregate
 //!   ([`GenerateCall::response`]), which travels with a failure as its partial response.
@@ -85,7 +85,7 @@ use http::{HeaderMap, StatusCode};
 
 use crate::error::Error;
 
-pub use exchange::Exchange;
+pub use exchange::{DEFAULT_MAX_ANSWER, Exchange};
 pub use generate::GenerateCall;
 pub use pages::ModelPages;
 

@@ -13,7 +13,7 @@ pub enum TimeoutKind {
     Connect,
     /// The response status and headers did not arrive in time.
     ResponseHeaders,
-    /// No body frame arrived for too long.
+    /// The caller waited too long for body data (the server was silent).
     Idle,
     /// The whole exchange, body included, took too long.
     Total,

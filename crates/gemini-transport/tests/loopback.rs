@@ -253,25 +253,6 @@ fn first_chunk_then_silence() -> support::Server {
     })
 }
 
-async fn idle_timeout_fires_between_frames(rt: Runtime) {
-    let server = first_chunk_then_silence();
-    let t = client(rt)
-        .timeouts(Timeouts::default().idle(Some(Duration::from_millis(300))))
-        .build()
-        .unwrap();
-    let mut body = t
-        .send(get(&server.http_url("/")))
-        .await
-        .unwrap()
-        .into_body();
-    assert_eq!(body.next_chunk().await.unwrap().unwrap(), "first");
-    let start = Instant::now();
-    let err = body.next_chunk().await.unwrap().unwrap_err();
-    assert_eq!(err.timeout_kind(), Some(TimeoutKind::Idle), "{err}");
-    assert!(start.elapsed() >= Duration::from_millis(250) && start.elapsed() < BOUND);
-    assert!(body.next_chunk().await.is_none());
-}
-
 /// Spawns `f` on the runtime under test now; the returned future yields its output.
 fn on_another_task<F>(
     rt: Runtime,
@@ -582,7 +563,6 @@ on_both_runtimes!(
     dropped_h1_body_closes_the_connection,
     dropped_h2_stream_is_reset,
     response_headers_timeout_fires,
-    idle_timeout_fires_between_frames,
     idle_timeout_follows_the_body_to_another_task,
     concurrent_streams_on_many_tasks_reuse_connections,
     total_timeout_fires_while_frames_keep_coming,

@@ -385,7 +385,6 @@ fn invalid(msg: impl Into<String>) -> TransportError {
 /// deadlines count from the request's start all the same.
 struct HeadWatch {
     limits: Limits,
-    start: Instant,
     watch: Option<Option<Watch>>,
 }
 
@@ -397,14 +396,13 @@ impl HeadWatch {
                 total_by: timeouts.total_timeout().map(|d| start + d),
                 idle: timeouts.idle_timeout(),
             },
-            start,
             watch: None,
         }
     }
 
     fn watch(&mut self) -> Result<&mut Option<Watch>, TransportError> {
         if self.watch.is_none() {
-            self.watch = Some(Watch::start(self.limits, self.start)?);
+            self.watch = Some(Watch::start(self.limits)?);
         }
         Ok(self.watch.as_mut().expect("set above"))
     }

@@ -403,3 +403,62 @@ pub fn connect_proxy(status: u16) -> (Server, Arc<ProxyLog>) {
     });
     (server, log)
 }
+
+/// The three ways the hyper backend talks to a server.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    /// Plain HTTP/1.1 (the hand-driven connection).
+    Plain,
+    /// HTTP/1.1 over TLS (the hand-driven connection).
+    TlsH1,
+    /// HTTP/2 over TLS (a spawned connection task).
+    TlsH2,
+}
+
+pub const BACKENDS: [Backend; 3] = [Backend::Plain, Backend::TlsH1, Backend::TlsH2];
+
+impl Backend {
+    /// Starts a server for this backend answering with `handler`.
+    pub fn start(self, handler: Handler) -> Server {
+        match self {
+            Backend::Plain => start(None, handler),
+            Backend::TlsH1 => start(Some(&[b"http/1.1"]), handler),
+            Backend::TlsH2 => start(Some(&[b"h2"]), handler),
+        }
+    }
+
+    /// A client on `rt` that trusts `server`.
+    pub fn client(self, rt: Runtime, server: &Server) -> HyperTransportBuilder {
+        match &server.cert_pem {
+            Some(pem) => client(rt).add_root_certificates_pem(pem.clone()),
+            None => client(rt),
+        }
+    }
+
+    pub fn url(self, server: &Server, path: &str) -> String {
+        match self {
+            Backend::Plain => server.http_url(path),
+            Backend::TlsH1 | Backend::TlsH2 => server.https_url(path),
+        }
+    }
+
+    pub fn version(self) -> http::Version {
+        match self {
+            Backend::TlsH2 => http::Version::HTTP_2,
+            _ => http::Version::HTTP_11,
+        }
+    }
+}
+
+/// A handler answering with one chunk, `first`, then holding the body open and silent for 30 s.
+pub fn first_then_silence(first: &'static str) -> Handler {
+    Arc::new(move |_req| {
+        let (tx, body) = TestBody::channel(Arc::default());
+        tokio::spawn(async move {
+            let _ = tx.send(Bytes::from_static(first.as_bytes())).await;
+            tokio::time::sleep(Duration::from_secs(30)).await;
+            drop(tx);
+        });
+        http::Response::new(body)
+    })
+}

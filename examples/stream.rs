@@ -53,7 +53,8 @@ async fn main() -> Result<(), Box<dyn Error>> {
     let (head, mut body) = response.into_parts();
 
     if !head.status.is_success() {
-        let bytes = body.collect().await?;
+        // Error bodies are a few hundred bytes: 1 MiB is plenty.
+        let bytes = body.collect_limited(1 << 20).await?;
         return Err(parse_error_body(head.status, &head.headers, &bytes).into());
     }
 

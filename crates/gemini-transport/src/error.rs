@@ -3,6 +3,8 @@
 use std::error::Error as StdError;
 use std::fmt;
 
+use bytes::Bytes;
+
 /// Which of the four transport timeouts fired.
 ///
 /// See [`Timeouts`](crate::Timeouts) for what each one measures.
@@ -50,6 +52,10 @@ pub enum ErrorKind {
     ConnectionClosed,
     /// The connection closed or the stream was reset in the middle of the response body.
     ClosedMidBody,
+    /// A body read whole ([`ResponseBody::collect`](crate::ResponseBody::collect)) was
+    /// longer than the bound; the bytes up to the bound are in
+    /// [`TransportError::partial_body`].
+    BodyTooLarge,
     /// The request cannot be sent as given (unsupported scheme, missing host, plain HTTP to a
     /// non-loopback host without opt-in). This is a caller error, not a peer error.
     InvalidRequest,
@@ -70,6 +76,7 @@ impl fmt::Display for ErrorKind {
             ErrorKind::Protocol => f.write_str("HTTP protocol error"),
             ErrorKind::ConnectionClosed => f.write_str("connection closed before response"),
             ErrorKind::ClosedMidBody => f.write_str("connection closed mid-body"),
+            ErrorKind::BodyTooLarge => f.write_str("body too large"),
             ErrorKind::InvalidRequest => f.write_str("invalid request"),
             ErrorKind::Runtime => f.write_str("runtime error"),
             ErrorKind::Other => f.write_str("transport error"),
@@ -97,6 +104,7 @@ pub struct TransportError {
     kind: ErrorKind,
     message: Option<Box<str>>,
     source: Option<BoxError>,
+    partial_body: Option<Bytes>,
 }
 
 impl TransportError {
@@ -106,6 +114,7 @@ impl TransportError {
             kind,
             message: Some(message.into().into_boxed_str()),
             source: None,
+            partial_body: None,
         }
     }
 
@@ -125,6 +134,7 @@ impl TransportError {
             kind,
             message: None,
             source: Some(source.into()),
+            partial_body: None,
         }
     }
 
@@ -132,6 +142,18 @@ impl TransportError {
     #[must_use]
     pub fn with_message(mut self, message: impl Into<String>) -> Self {
         self.message = Some(message.into().into_boxed_str());
+        self
+    }
+
+    /// The body bytes read before this error, when the body was being read whole
+    /// ([`ResponseBody::collect`](crate::ResponseBody::collect)): nothing that arrived is
+    /// lost. `None` for errors that did not happen while collecting a body.
+    pub fn partial_body(&self) -> Option<&Bytes> {
+        self.partial_body.as_ref()
+    }
+
+    pub(crate) fn with_partial_body(mut self, bytes: Bytes) -> Self {
+        self.partial_body = Some(bytes);
         self
     }
 
@@ -202,6 +224,9 @@ impl fmt::Debug for TransportError {
         }
         if let Some(s) = &self.source {
             d.field("source", s);
+        }
+        if let Some(b) = &self.partial_body {
+            d.field("partial_body_len", &b.len());
         }
         d.finish()
     }

@@ -424,6 +424,38 @@ async fn body_ended_by_close_is_read_to_the_end(rt: Runtime) {
     assert_eq!(t.idle_connections(), 0, "a closed connection is not pooled");
 }
 
+async fn error_body_is_collected_within_a_bound(rt: Runtime) {
+    // A 500 whose body is 2 MiB: a bounded collect stops at the bound with a typed error and
+    // keeps the bytes up to it; the default bound (64 MiB) reads it whole.
+    let big: &'static str = Box::leak("e".repeat(2 << 20).into_boxed_str());
+    let server = support::start(
+        None,
+        Arc::new(move |_req| {
+            http::Response::builder()
+                .status(500)
+                .body(TestBody::full(big))
+                .unwrap()
+        }),
+    );
+    let t = client(rt).build().unwrap();
+    let resp = t.send(get(&server.http_url("/"))).await.unwrap();
+    assert_eq!(resp.status(), 500);
+    let err = resp.into_body().collect_limited(1 << 20).await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::BodyTooLarge, "{err}");
+    assert_eq!(err.partial_body().unwrap(), &big.as_bytes()[..1 << 20]);
+    // The rest was not read: the connection is closed, not pooled.
+    assert_eq!(t.idle_connections(), 0);
+    let whole = t
+        .send(get(&server.http_url("/")))
+        .await
+        .unwrap()
+        .into_body()
+        .collect()
+        .await
+        .unwrap();
+    assert_eq!(whole.len(), 2 << 20);
+}
+
 async fn garbage_response_is_a_protocol_error(rt: Runtime) {
     let server = support::raw(|mut tcp| async move {
         support::read_head(&mut tcp).await;
@@ -570,6 +602,7 @@ on_both_runtimes!(
     refused_connection_is_a_connect_error,
     truncated_body_is_closed_mid_body,
     body_ended_by_close_is_read_to_the_end,
+    error_body_is_collected_within_a_bound,
     garbage_response_is_a_protocol_error,
     https_through_a_connect_proxy,
     proxy_refusal_is_a_proxy_error,

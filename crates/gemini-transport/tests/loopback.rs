@@ -514,6 +514,81 @@ async fn https_through_a_connect_proxy(rt: Runtime) {
     assert_eq!(log.heads.lock().unwrap().len(), 1);
 }
 
+async fn https_through_an_https_proxy(rt: Runtime) {
+    // TLS to the proxy, CONNECT over it, then TLS to the server inside the tunnel (TLS in TLS),
+    // to a host only the proxy can reach.
+    let server = support::start(Some(&[b"h2", b"http/1.1"]), support::ok("tls in tls"));
+    let (proxy, log) = support::proxy_server(true, 200, Some(server.addr));
+    let url = format!("https://u:p@127.0.0.1:{}", proxy.addr.port());
+    let t = client(rt)
+        .add_root_certificates_pem(server.cert_pem.clone().unwrap())
+        .add_root_certificates_pem(proxy.cert_pem.clone().unwrap())
+        .proxy(Proxy::url(&url).unwrap())
+        .build()
+        .unwrap();
+    for _ in 0..2 {
+        let resp = t
+            .send(get(&format!("https://{}/x", support::REMOTE_HOST)))
+            .await
+            .unwrap();
+        assert_eq!(resp.version(), http::Version::HTTP_2);
+        assert_eq!(resp.into_body().collect().await.unwrap(), "tls in tls");
+    }
+    let heads = log.heads.lock().unwrap().clone();
+    assert_eq!(heads.len(), 1, "one tunnel, reused by HTTP/2");
+    assert!(
+        heads[0].starts_with("CONNECT gemini.test:443 HTTP/1.1\r\n")
+            && heads[0].contains("Proxy-Authorization: Basic dTpw\r\n"),
+        "{}",
+        heads[0]
+    );
+
+    // A proxy whose certificate is not trusted is a TLS error that says so.
+    let t = client(rt)
+        .add_root_certificates_pem(server.cert_pem.clone().unwrap())
+        .proxy(Proxy::url(&url).unwrap())
+        .build()
+        .unwrap();
+    let err = t
+        .send(get(&format!("https://{}/x", support::REMOTE_HOST)))
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Tls, "{err}");
+    assert!(err.to_string().contains("with the proxy"), "{err}");
+}
+
+async fn plain_http_through_an_https_forwarding_proxy(rt: Runtime) {
+    let seen = Arc::new(std::sync::Mutex::new(String::new()));
+    let s = Arc::clone(&seen);
+    let proxy = support::raw_tls(move |mut tcp| {
+        let s = Arc::clone(&s);
+        async move {
+            *s.lock().unwrap() = support::read_head(&mut tcp).await;
+            tcp.write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok")
+                .await
+                .unwrap();
+        }
+    });
+    let t = client(rt)
+        .add_root_certificates_pem(proxy.cert_pem.clone().unwrap())
+        .allow_plain_http(true)
+        .proxy(Proxy::url(&format!("https://u:p@localhost:{}", proxy.addr.port())).unwrap())
+        .build()
+        .unwrap();
+    let body = fetch(&t, "http://gemini.test/path?q=1").await;
+    assert_eq!(body, "ok");
+    let head = seen.lock().unwrap().clone();
+    assert!(
+        head.starts_with("GET http://gemini.test/path?q=1 HTTP/1.1\r\n"),
+        "{head}"
+    );
+    assert!(
+        head.to_ascii_lowercase()
+            .contains("proxy-authorization: basic dtpw\r\n"),
+        "{head}"
+    );
+}
+
 async fn proxy_refusal_is_a_proxy_error(rt: Runtime) {
     let (proxy, _log) = support::connect_proxy(407);
     let t = client(rt)
@@ -605,6 +680,8 @@ on_both_runtimes!(
     error_body_is_collected_within_a_bound,
     garbage_response_is_a_protocol_error,
     https_through_a_connect_proxy,
+    https_through_an_https_proxy,
+    plain_http_through_an_https_forwarding_proxy,
     proxy_refusal_is_a_proxy_error,
     plain_http_goes_through_a_forwarding_proxy_in_absolute_form,
     dropping_the_response_future_closes_the_connection,

@@ -4,8 +4,10 @@
 //! internal channels) and `h2` on `tokio` with `io-util` plus `tokio-util/codec` (for the
 //! `AsyncRead`/`AsyncWrite` traits), so the *crate* `tokio` is in every hyper-based graph.
 //! What the smol build must not contain is anything that runs tokio: the features `rt`,
-//! `net`, `time`, `macros`, …, the `mio` reactor, `hyper-util` (whose `client-legacy` pulls
-//! `tokio/net`) or `tokio-rustls`. This test checks the resolved graph with `cargo tree`.
+//! `net`, `time`, `macros`, …, the `mio` reactor, `hyper-util`'s runtime glue (its features
+//! `tokio`, and `client-legacy`, which pulls `tokio/net`) or `tokio-rustls`. `hyper-util` itself
+//! is there for its proxy matcher (`client-proxy`, which needs no tokio). This test checks the
+//! resolved graph with `cargo tree`.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::process::Command;
@@ -66,7 +68,9 @@ const RUNTIME_FEATURES: &[&str] = &[
     "io-std",
     "full",
 ];
-const RUNTIME_CRATES: &[&str] = &["mio", "tokio-macros", "hyper-util", "tokio-rustls"];
+const RUNTIME_CRATES: &[&str] = &["mio", "tokio-macros", "tokio-rustls"];
+/// hyper-util features that bring tokio's runtime (or its sockets) in.
+const HYPER_UTIL_RUNTIME_FEATURES: &[&str] = &["tokio", "client-legacy", "server-graceful", "full"];
 
 /// Everything in `g` that would run tokio.
 fn tokio_runtime_parts(g: &BTreeMap<String, BTreeSet<String>>) -> Vec<String> {
@@ -80,6 +84,13 @@ fn tokio_runtime_parts(g: &BTreeMap<String, BTreeSet<String>>) -> Vec<String> {
             f.iter()
                 .filter(|f| RUNTIME_FEATURES.contains(&f.as_str()))
                 .map(|f| format!("tokio/{f}")),
+        );
+    }
+    if let Some(f) = g.get("hyper-util") {
+        found.extend(
+            f.iter()
+                .filter(|f| HYPER_UTIL_RUNTIME_FEATURES.contains(&f.as_str()))
+                .map(|f| format!("hyper-util/{f}")),
         );
     }
     found
@@ -105,9 +116,16 @@ fn smol_build_has_no_tokio_runtime() {
             "unexpected tokio feature `{f}` in the smol build"
         );
     }
-    // Test utilities do not change that.
+    // The proxy matcher is hyper-util's.
+    assert!(
+        g.get("hyper-util")
+            .is_some_and(|f| f.contains("client-proxy")),
+        "{:?}",
+        g.get("hyper-util")
+    );
+    // Test utilities and platform roots do not change that.
     assert_eq!(
-        tokio_runtime_parts(&graph("smol,test-util")),
+        tokio_runtime_parts(&graph("smol,test-util,platform-roots")),
         Vec::<String>::new()
     );
 }
@@ -117,7 +135,7 @@ fn the_check_detects_the_tokio_build() {
     // The same check flags the tokio build, so the test above can fail.
     let parts = tokio_runtime_parts(&graph("tokio"));
     for expected in [
-        "hyper-util",
+        "hyper-util/tokio",
         "mio",
         "tokio-rustls",
         "tokio/net",

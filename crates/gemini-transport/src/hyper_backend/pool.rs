@@ -18,6 +18,7 @@ use http::uri::{Authority, Uri};
 use http_body_util::Full;
 use hyper::client::conn::{http1, http2};
 
+use super::proxy::{Proxy, ProxyUrl};
 use crate::rt::same_waker;
 use crate::{ErrorKind, Runtime, TransportError};
 
@@ -37,6 +38,8 @@ pub(crate) struct Key {
     pub(crate) runtime: Runtime,
     /// The `Host` header of HTTP/1.1 requests to this origin.
     pub(crate) host_header: HeaderValue,
+    /// The proxy requests to this origin go through (chosen once, when the key is made).
+    pub(crate) proxy: Option<ProxyUrl>,
 }
 
 /// A request's origin, borrowed from its URI, to look connections up without allocating.
@@ -73,8 +76,9 @@ impl<'a> KeyRef<'a> {
         })
     }
 
-    /// The owned key, with the host and port parsed and the `Host` header made.
-    pub(crate) fn to_key(self) -> Result<Key, TransportError> {
+    /// The owned key, with the host and port parsed, the `Host` header made and the proxy
+    /// chosen.
+    pub(crate) fn to_key(self, proxy: &Proxy) -> Result<Key, TransportError> {
         let host = self.authority.host();
         if host.is_empty() {
             return Err(invalid(format!("no host in {}", self.authority)));
@@ -90,7 +94,14 @@ impl<'a> KeyRef<'a> {
             HeaderValue::from_str(&format!("{host}:{port}"))
         }
         .map_err(|_| invalid(format!("invalid host in {}", self.authority)))?;
+        let origin = Uri::builder()
+            .scheme(if self.https { "https" } else { "http" })
+            .authority(self.authority.clone())
+            .path_and_query("/")
+            .build()
+            .map_err(|e| invalid(format!("invalid origin {}: {e}", self.authority)))?;
         Ok(Key {
+            proxy: proxy.select(&origin),
             https: self.https,
             authority: self.authority.clone(),
             host: host.to_owned(),

@@ -207,11 +207,18 @@ pub fn server_runtime() -> tokio::runtime::Runtime {
         .unwrap()
 }
 
-/// A self-signed certificate for `localhost` and `127.0.0.1`: (cert PEM, cert DER, key DER).
+/// A host name that resolves nowhere: only a proxy that tunnels to a test server reaches it.
+pub const REMOTE_HOST: &str = "gemini.test";
+
+/// A self-signed certificate for `localhost`, `127.0.0.1` and [`REMOTE_HOST`]: (cert PEM,
+/// cert DER, key DER).
 pub fn self_signed() -> (String, Vec<u8>, Vec<u8>) {
-    let ck =
-        rcgen::generate_simple_self_signed(vec!["localhost".to_owned(), "127.0.0.1".to_owned()])
-            .unwrap();
+    let ck = rcgen::generate_simple_self_signed(vec![
+        "localhost".to_owned(),
+        "127.0.0.1".to_owned(),
+        REMOTE_HOST.to_owned(),
+    ])
+    .unwrap();
     (
         ck.cert.pem(),
         ck.cert.der().to_vec(),
@@ -323,16 +330,43 @@ pub fn endless(chunk: &'static str, every: Duration, dropped: Arc<AtomicUsize>) 
     })
 }
 
+/// A byte stream a raw server handler talks over: TCP, or TLS over TCP.
+pub trait Stream: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send {}
+impl<T: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send> Stream for T {}
+pub type Io = Box<dyn Stream>;
+
 /// A raw TCP server: each accepted connection is handed to `f` on the server runtime.
 pub fn raw<F, Fut>(f: F) -> Server
 where
-    F: Fn(TcpStream) -> Fut + Send + Sync + 'static,
+    F: Fn(Io) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = ()> + Send + 'static,
+{
+    raw_server(None, f)
+}
+
+/// A raw server over TLS (HTTP/1.1 by ALPN, a certificate of [`self_signed`]): each
+/// connection is handed to `f` after the handshake.
+pub fn raw_tls<F, Fut>(f: F) -> Server
+where
+    F: Fn(Io) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = ()> + Send + 'static,
+{
+    let (pem, der, key) = self_signed();
+    let mut server = raw_server(Some(tls_acceptor(der, key, &[b"http/1.1"])), f);
+    server.cert_pem = Some(pem);
+    server
+}
+
+fn raw_server<F, Fut>(acceptor: Option<tokio_rustls::TlsAcceptor>, f: F) -> Server
+where
+    F: Fn(Io) -> Fut + Send + Sync + 'static,
     Fut: Future<Output = ()> + Send + 'static,
 {
     let rt = server_runtime();
     let stats = Arc::new(Stats::default());
     let (std_listener, addr) = bind();
     let st = Arc::clone(&stats);
+    let f = Arc::new(f);
     rt.spawn(async move {
         let listener = TcpListener::from_std(std_listener).unwrap();
         loop {
@@ -340,7 +374,17 @@ where
                 return;
             };
             st.accepted.fetch_add(1, Ordering::SeqCst);
-            tokio::spawn(f(tcp));
+            let (f, acceptor) = (Arc::clone(&f), acceptor.clone());
+            tokio::spawn(async move {
+                match acceptor {
+                    None => f(Box::new(tcp)).await,
+                    Some(acceptor) => {
+                        if let Ok(tls) = acceptor.accept(tcp).await {
+                            f(Box::new(tls)).await;
+                        }
+                    }
+                }
+            });
         }
     });
     Server {
@@ -352,7 +396,7 @@ where
 }
 
 /// Reads an HTTP/1 request head (up to the blank line).
-pub async fn read_head(tcp: &mut TcpStream) -> String {
+pub async fn read_head(tcp: &mut Io) -> String {
     let mut buf = Vec::new();
     let mut byte = [0u8; 1];
     while !buf.ends_with(b"\r\n\r\n") {
@@ -372,9 +416,19 @@ pub struct ProxyLog {
 
 /// A `CONNECT` proxy: answers `status` and, when it is 200, tunnels to the requested target.
 pub fn connect_proxy(status: u16) -> (Server, Arc<ProxyLog>) {
+    proxy_server(false, status, None)
+}
+
+/// A `CONNECT` proxy (over TLS when `tls`) that answers `status` and, when it is 200, tunnels
+/// to `upstream` if given, else to the requested target.
+pub fn proxy_server(
+    tls: bool,
+    status: u16,
+    upstream: Option<SocketAddr>,
+) -> (Server, Arc<ProxyLog>) {
     let log = Arc::new(ProxyLog::default());
     let l = Arc::clone(&log);
-    let server = raw(move |mut tcp| {
+    let handler = move |mut tcp: Io| {
         let l = Arc::clone(&l);
         async move {
             let head = read_head(&mut tcp).await;
@@ -392,7 +446,11 @@ pub fn connect_proxy(status: u16) -> (Server, Arc<ProxyLog>) {
                     .await;
                 return;
             }
-            let Ok(mut upstream) = TcpStream::connect(target).await else {
+            let upstream = match upstream {
+                Some(addr) => TcpStream::connect(addr).await,
+                None => TcpStream::connect(target).await,
+            };
+            let Ok(mut upstream) = upstream else {
                 return;
             };
             tcp.write_all(b"HTTP/1.1 200 Connection established\r\n\r\n")
@@ -400,7 +458,8 @@ pub fn connect_proxy(status: u16) -> (Server, Arc<ProxyLog>) {
                 .unwrap();
             let _ = tokio::io::copy_bidirectional(&mut tcp, &mut upstream).await;
         }
-    });
+    };
+    let server = if tls { raw_tls(handler) } else { raw(handler) };
     (server, log)
 }
 

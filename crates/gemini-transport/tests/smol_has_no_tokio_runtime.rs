@@ -100,7 +100,7 @@ fn tokio_runtime_parts(g: &BTreeMap<String, BTreeSet<String>>) -> Vec<String> {
 fn smol_build_has_no_tokio_runtime() {
     let g = graph("smol");
     assert!(
-        g.contains_key("hyper") && g.contains_key("smol") && g.contains_key("rustls"),
+        g.contains_key("hyper") && g.contains_key("async-io") && g.contains_key("rustls"),
         "unexpected graph: {g:?}"
     );
     assert_eq!(
@@ -128,6 +128,15 @@ fn smol_build_has_no_tokio_runtime() {
         tokio_runtime_parts(&graph("smol,test-util,platform-roots")),
         Vec::<String>::new()
     );
+}
+
+#[test]
+fn smol_build_uses_smol_parts_not_the_umbrella_crate() {
+    // `smol` itself would also bring async-process, async-fs and async-signal.
+    let g = graph("smol");
+    for unwanted in ["smol", "async-process", "async-fs", "async-signal"] {
+        assert!(!g.contains_key(unwanted), "{unwanted} in the smol build");
+    }
 }
 
 #[test]

@@ -253,9 +253,9 @@ runtime_connector! {
 runtime_connector! {
     #[cfg(feature = "smol")]
     mod smol_rt {
-        use smol::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+        use futures_lite::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
     }
-    tcp: smol::net::TcpStream,
+    tcp: async_net::TcpStream,
     tls: futures_rustls::TlsConnector,
     io: crate::rt::smol_io::FuturesIo::new,
 }

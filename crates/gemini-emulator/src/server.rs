@@ -55,6 +55,7 @@ pub(crate) struct Shared {
     pub requests: Mutex<Vec<RecordedRequest>>,
     pub attempts: Mutex<HashMap<u64, u32>>,
     replay: Option<Replay>,
+    pub tls: Option<crate::tls::Tls>,
     n_requests: AtomicU64,
     active_streams: AtomicUsize,
     peak_streams: AtomicUsize,
@@ -63,6 +64,10 @@ pub(crate) struct Shared {
 
 impl Shared {
     pub fn new(config: EmulatorConfig) -> io::Result<Shared> {
+        let tls = match config.tls {
+            true => Some(crate::tls::Tls::generate(config.ip)?),
+            false => None,
+        };
         let replay = match &config.replay_dir {
             Some(dir) => Some(Replay::load(dir)?),
             None => None,
@@ -73,6 +78,7 @@ impl Shared {
             requests: Mutex::new(Vec::new()),
             attempts: Mutex::new(HashMap::new()),
             replay,
+            tls,
             n_requests: AtomicU64::new(0),
             active_streams: AtomicUsize::new(0),
             peak_streams: AtomicUsize::new(0),
@@ -125,16 +131,26 @@ pub(crate) async fn serve(
 async fn connection(stream: TcpStream, shared: Arc<Shared>, mut shutdown: watch::Receiver<bool>) {
     let _ = stream.set_nodelay(true);
     let ctrl = Arc::new(ConnCtrl::default());
-    let io = TokioIo::new(CtrlIo {
+    let tls = Arc::clone(&shared);
+    let io = CtrlIo {
         stream,
         ctrl: Arc::clone(&ctrl),
-    });
+    };
     let service = service_fn(move |req| {
         let shared = Arc::clone(&shared);
         let ctrl = Arc::clone(&ctrl);
         async move { Ok::<_, Infallible>(handle(req, shared, ctrl).await) }
     });
-    let conn = http1::Builder::new().serve_connection(io, service);
+    let conn = async move {
+        match &tls.tls {
+            Some(tls) => tls.serve(io, service).await,
+            None => {
+                let _ = http1::Builder::new()
+                    .serve_connection(TokioIo::new(io), service)
+                    .await;
+            }
+        }
+    };
     tokio::select! {
         _ = conn => {}
         _ = shutdown.changed() => {}

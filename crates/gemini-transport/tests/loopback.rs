@@ -105,6 +105,30 @@ async fn pooled_connection_closed_by_server_is_replaced(rt: Runtime) {
     assert_eq!(server.accepted(), 3);
 }
 
+async fn pooled_connection_dropped_while_idle_is_replaced(rt: Runtime) {
+    // The server drops a connection idle for 100 ms without saying so; a request that finds it
+    // in the pool goes on, transparently, over a new one.
+    for backend in support::BACKENDS {
+        let server =
+            support::drops_idle_connections(backend, Duration::from_millis(100), "fresh");
+        let t = backend.client(rt, &server).build().unwrap();
+        let url = backend.url(&server, "/");
+        for round in 1..=3 {
+            // Two requests in a row share a connection...
+            for _ in 0..2 {
+                let resp = t.send(get(&url)).await.unwrap_or_else(|e| {
+                    panic!("{backend:?}, round {round}: {e}")
+                });
+                assert_eq!(resp.version(), backend.version());
+                assert_eq!(resp.into_body().collect().await.unwrap(), "fresh");
+            }
+            assert_eq!(server.accepted(), round, "{backend:?}");
+            // ...then it sits idle until the server drops it.
+            rt.sleeper().sleep(Duration::from_millis(400)).await;
+        }
+    }
+}
+
 async fn tls_with_custom_root_negotiates_h2(rt: Runtime) {
     let server = support::start(Some(&[b"h2", b"http/1.1"]), support::ok("secure"));
     let pem = server.cert_pem.clone().unwrap();
@@ -665,6 +689,7 @@ on_both_runtimes!(
     plain_http_streams_chunks_in_order,
     connection_is_reused_after_a_complete_body,
     pooled_connection_closed_by_server_is_replaced,
+    pooled_connection_dropped_while_idle_is_replaced,
     tls_with_custom_root_negotiates_h2,
     untrusted_certificate_is_a_tls_error,
     dropped_h1_body_closes_the_connection,

@@ -521,3 +521,55 @@ pub fn first_then_silence(first: &'static str) -> Handler {
         http::Response::new(body)
     })
 }
+
+/// A keep-alive server that drops connections left idle for `idle`, as servers and load
+/// balancers do, without announcing it (no `Connection: close`, no GOAWAY): HTTP/1.1 answering
+/// `body` to every request (over TLS for [`Backend::TlsH1`]), or HTTP/2 for
+/// [`Backend::TlsH2`].
+pub fn drops_idle_connections(backend: Backend, idle: Duration, body: &'static str) -> Server {
+    let h1 = move |mut io: Io| async move {
+        loop {
+            // The next request, if it comes in time.
+            let head = match tokio::time::timeout(idle, read_head(&mut io)).await {
+                Ok(head) if !head.is_empty() => head,
+                _ => return,
+            };
+            assert!(!head.to_ascii_lowercase().contains("connection: close"));
+            let response = format!(
+                "HTTP/1.1 200 OK\r\ncontent-length: {}\r\n\r\n{body}",
+                body.len()
+            );
+            if io.write_all(response.as_bytes()).await.is_err() {
+                return;
+            }
+        }
+    };
+    match backend {
+        Backend::Plain => raw(h1),
+        Backend::TlsH1 => raw_tls(h1),
+        Backend::TlsH2 => {
+            let (pem, der, key) = self_signed();
+            let acceptor = tls_acceptor(der, key, &[b"h2"]);
+            let mut server = raw_server(None, move |io: Io| {
+                let acceptor = acceptor.clone();
+                async move {
+                    let Ok(tls) = acceptor.accept(io).await else {
+                        return;
+                    };
+                    let svc = hyper::service::service_fn(move |_req| async move {
+                        Ok::<_, Infallible>(http::Response::new(TestBody::full(body)))
+                    });
+                    let conn = hyper::server::conn::http2::Builder::new(
+                        hyper_util::rt::TokioExecutor::new(),
+                    )
+                    .serve_connection(hyper_util::rt::TokioIo::new(tls), svc);
+                    // The test's requests take far less than `idle`; then the connection is
+                    // dropped, socket and all.
+                    let _ = tokio::time::timeout(idle, conn).await;
+                }
+            });
+            server.cert_pem = Some(pem);
+            server
+        }
+    }
+}

@@ -109,16 +109,16 @@ async fn pooled_connection_dropped_while_idle_is_replaced(rt: Runtime) {
     // The server drops a connection idle for 100 ms without saying so; a request that finds it
     // in the pool goes on, transparently, over a new one.
     for backend in support::BACKENDS {
-        let server =
-            support::drops_idle_connections(backend, Duration::from_millis(100), "fresh");
+        let server = support::drops_idle_connections(backend, Duration::from_millis(100), "fresh");
         let t = backend.client(rt, &server).build().unwrap();
         let url = backend.url(&server, "/");
         for round in 1..=3 {
             // Two requests in a row share a connection...
             for _ in 0..2 {
-                let resp = t.send(get(&url)).await.unwrap_or_else(|e| {
-                    panic!("{backend:?}, round {round}: {e}")
-                });
+                let resp = t
+                    .send(get(&url))
+                    .await
+                    .unwrap_or_else(|e| panic!("{backend:?}, round {round}: {e}"));
                 assert_eq!(resp.version(), backend.version());
                 assert_eq!(resp.into_body().collect().await.unwrap(), "fresh");
             }

@@ -30,10 +30,23 @@ pub(crate) struct ConnectParams<'a> {
     pub(crate) h2: &'a H2Settings,
 }
 
-/// How HTTP/2 connections are set up.
+/// How HTTP/2 connections are set up (see `HyperTransportBuilder::http2_*`).
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct H2Settings {
     pub(crate) keep_alive: Option<std::time::Duration>,
+    pub(crate) stream_window: u32,
+    pub(crate) connection_window: u32,
+    pub(crate) max_frame_size: u32,
+}
+
+impl H2Settings {
+    /// The defaults, chosen with `benches/transport_paths.rs` (see the crate README).
+    pub(crate) const DEFAULT: Self = Self {
+        keep_alive: None,
+        stream_window: 8 * 1024 * 1024,
+        connection_window: 16 * 1024 * 1024,
+        max_frame_size: 256 * 1024,
+    };
 }
 
 fn strip_brackets(host: &str) -> &str {
@@ -81,7 +94,10 @@ where
     };
     if h2 {
         let mut b = http2::Builder::new(Exec(rt));
-        b.timer(HyperTimer(rt));
+        b.timer(HyperTimer(rt))
+            .initial_stream_window_size(p.h2.stream_window)
+            .initial_connection_window_size(p.h2.connection_window)
+            .max_frame_size(p.h2.max_frame_size);
         if let Some(interval) = p.h2.keep_alive {
             b.keep_alive_interval(interval).keep_alive_while_idle(true);
         }

@@ -167,7 +167,7 @@ pub struct HyperTransportBuilder {
     extra_roots_pem: Vec<Vec<u8>>,
     allow_plain_http: bool,
     http1_only: bool,
-    h2_keep_alive: Option<Duration>,
+    h2: H2Settings,
     max_idle_per_host: usize,
     pool_idle_timeout: Duration,
 }
@@ -185,7 +185,7 @@ impl Default for HyperTransportBuilder {
             extra_roots_pem: Vec::new(),
             allow_plain_http: false,
             http1_only: false,
-            h2_keep_alive: None,
+            h2: H2Settings::DEFAULT,
             max_idle_per_host: 8,
             pool_idle_timeout: Duration::from_secs(90),
         }
@@ -272,7 +272,29 @@ impl HyperTransportBuilder {
     /// HTTP/2 keep-alive ping interval (default none). Useful to detect dead connections
     /// during long silent phases of thinking models.
     pub fn http2_keep_alive_interval(mut self, interval: Option<Duration>) -> Self {
-        self.h2_keep_alive = interval;
+        self.h2.keep_alive = interval;
+        self
+    }
+
+    /// HTTP/2 flow control: how many bytes of one response the server may send before this
+    /// client has read them (default 8 MiB: one image event of Gemini's image models arrives
+    /// without waiting for a window update). Larger values use more memory per stream when
+    /// the caller reads slowly.
+    pub fn http2_initial_stream_window_size(mut self, bytes: u32) -> Self {
+        self.h2.stream_window = bytes;
+        self
+    }
+
+    /// HTTP/2 flow control for the whole connection, all streams together (default 16 MiB).
+    pub fn http2_initial_connection_window_size(mut self, bytes: u32) -> Self {
+        self.h2.connection_window = bytes;
+        self
+    }
+
+    /// The largest HTTP/2 frame this client accepts (16 KiB to 16 MiB - 1; default 256 KiB):
+    /// larger frames mean fewer frames, and fewer body chunks, for large events.
+    pub fn http2_max_frame_size(mut self, bytes: u32) -> Self {
+        self.h2.max_frame_size = bytes;
         self
     }
 
@@ -317,9 +339,7 @@ impl HyperTransportBuilder {
                 tls: Arc::new(tls),
                 proxy_tls: Arc::new(proxy_tls),
                 allow_plain_http: self.allow_plain_http,
-                h2: H2Settings {
-                    keep_alive: self.h2_keep_alive,
-                },
+                h2: self.h2,
                 pool: Arc::new(Pool::new(self.max_idle_per_host, self.pool_idle_timeout)),
                 broken: None,
             }),
@@ -485,7 +505,7 @@ impl HyperTransport {
                 proxy_tls: Arc::clone(&tls),
                 tls,
                 allow_plain_http: false,
-                h2: H2Settings { keep_alive: None },
+                h2: H2Settings::DEFAULT,
                 pool: Arc::new(Pool::new(0, Duration::ZERO)),
                 broken: Some((kind, message)),
             }),

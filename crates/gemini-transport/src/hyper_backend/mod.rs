@@ -4,6 +4,7 @@ mod body;
 mod connect;
 mod pool;
 mod proxy;
+mod relay;
 mod watchdog;
 
 use std::fmt;

@@ -4,8 +4,8 @@
 //! minutes away, yet with runtime timers every request registered (and later removed) two of
 //! them, and while one is registered tokio's driver reads the clock on every park, that is on
 //! every body frame. Registering a timer earlier than any other also wakes the driver through
-//! its eventfd. Measured against a bare hyper client on the same streamed request
-//! (`benches/transport_overhead.rs`), that was 10 to 15% of the time to first byte.
+//! its eventfd. Measured against a bare hyper client on the same streamed request, that was 10
+//! to 15% of the time to first byte.
 //!
 //! Here a request registers one [`Watch`] (a lock and a heap push) for its headers and total
 //! deadlines. A single process-wide thread, started at the first request with a timeout,

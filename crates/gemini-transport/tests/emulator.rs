@@ -6,6 +6,19 @@ use bytes::Bytes;
 use gemini_emulator::{Emulator, EmulatorConfig};
 use gemini_transport::{HttpTransport, HyperTransport, Proxy, Runtime};
 
+/// The streamed request both tests make.
+fn stream_request(base_url: &str) -> http::Request<Bytes> {
+    http::Request::post(format!(
+        "{base_url}/v1beta/models/gemini-2.5-flash:streamGenerateContent?alt=sse"
+    ))
+    .header("x-goog-api-key", "test-key")
+    .header("content-type", "application/json")
+    .body(Bytes::from(
+        r#"{"contents":[{"role":"user","parts":[{"text":"Tell me a story"}]}]}"#,
+    ))
+    .unwrap()
+}
+
 async fn stream_from(emulator_url: &str, rt: Runtime) -> (usize, String) {
     let t = HyperTransport::builder()
         .runtime(rt)
@@ -16,16 +29,7 @@ async fn stream_from(emulator_url: &str, rt: Runtime) -> (usize, String) {
     let mut last_text = String::new();
     // Twice, to go over a reused connection as well.
     for _ in 0..2 {
-        let request = http::Request::post(format!(
-            "{emulator_url}/v1beta/models/gemini-2.5-flash:streamGenerateContent?alt=sse"
-        ))
-        .header("x-goog-api-key", "test-key")
-        .header("content-type", "application/json")
-        .body(Bytes::from(
-            r#"{"contents":[{"role":"user","parts":[{"text":"Tell me a story"}]}]}"#,
-        ))
-        .unwrap();
-        let response = t.send(request).await.unwrap();
+        let response = t.send(stream_request(emulator_url)).await.unwrap();
         assert_eq!(response.status(), 200);
         assert!(
             response.headers()["content-type"]
@@ -82,15 +86,7 @@ async fn stream_over_tls(rt: Runtime) {
             .build()
             .unwrap();
         for _ in 0..2 {
-            let request = http::Request::post(format!(
-                "{url}/v1beta/models/gemini-2.5-flash:streamGenerateContent?alt=sse"
-            ))
-            .header("x-goog-api-key", "test-key")
-            .body(Bytes::from(
-                r#"{"contents":[{"role":"user","parts":[{"text":"Tell me a story"}]}]}"#,
-            ))
-            .unwrap();
-            let response = t.send(request).await.unwrap();
+            let response = t.send(stream_request(&url)).await.unwrap();
             assert_eq!(response.status(), 200);
             assert_eq!(response.version(), version);
             let body = response.into_body().collect().await.unwrap();

@@ -249,148 +249,117 @@ fn main() -> ExitCode {
     let cert_dir = temp_file("dir", &pem(&direct));
 
     let mut cases: Vec<(Child<'_>, Check)> = Vec::new();
+    let nothing_more = || -> Check { Box::new(|| Ok(())) };
+    // The child made one request, through one tunnel to gemini.test.
+    let one_tunnel = |log: &std::sync::Arc<support::ProxyLog>| -> Check {
+        let log = std::sync::Arc::clone(log);
+        Box::new(move || {
+            let heads = std::mem::take(&mut *log.heads.lock().unwrap());
+            match heads.as_slice() {
+                [head] if head.starts_with("CONNECT gemini.test:443 HTTP/1.1\r\n") => Ok(()),
+                _ => Err(format!("expected one tunnel to gemini.test:443: {heads:?}")),
+            }
+        })
+    };
+    let file = |name: &str, content: &str| temp_file(name, content).display().to_string();
+    let proxy_url =
+        |scheme: &str, s: &support::Server| format!("{scheme}://localhost:{}", s.addr.port());
     for rt in ["tokio", "smol"] {
-        let case = |name: &str| format!("{name}::{rt}");
-        // The child made one request, through one tunnel to gemini.test.
-        let one_tunnel = |log: std::sync::Arc<support::ProxyLog>| -> Check {
-            Box::new(move || {
-                let heads = std::mem::take(&mut *log.heads.lock().unwrap());
-                match heads.as_slice() {
-                    [head] if head.starts_with("CONNECT gemini.test:443 HTTP/1.1\r\n") => Ok(()),
-                    _ => Err(format!("expected one tunnel to gemini.test:443: {heads:?}")),
-                }
-            })
+        let mut add = |name: &str, vars: Vec<(&'static str, String)>, check: Check| {
+            let case = format!("{name}::{rt}");
+            cases.push((Child { case, vars }, check));
         };
-        cases.push((
-            Child {
-                case: case("all_proxy"),
-                vars: vec![
-                    (
-                        "ALL_PROXY",
-                        format!("http://127.0.0.1:{}", connect_proxy.addr.port()),
-                    ),
-                    (URL, remote_url.clone()),
-                    (CA, ca_all.clone()),
-                ],
-            },
-            one_tunnel(connect_log.clone()),
-        ));
-        cases.push((
-            Child {
-                case: case("https_proxy"),
-                vars: vec![
-                    (
-                        "HTTPS_PROXY",
-                        format!("https://localhost:{}", tls_proxy.addr.port()),
-                    ),
+        let remote = || vec![(URL, remote_url.clone()), (CA, ca_all.clone())];
+        let direct_vars = || vec![(URL, direct_url.clone()), (CA, pem(&direct))];
+        add(
+            "all_proxy",
+            [
+                vec![("ALL_PROXY", proxy_url("http", &connect_proxy))],
+                remote(),
+            ]
+            .concat(),
+            one_tunnel(&connect_log),
+        );
+        add(
+            "https_proxy",
+            [
+                vec![
+                    ("HTTPS_PROXY", proxy_url("https", &tls_proxy)),
                     // ALL_PROXY does not apply where HTTPS_PROXY does.
                     ("all_proxy", "http://127.0.0.1:1".into()),
-                    (URL, remote_url.clone()),
-                    (CA, ca_all.clone()),
                 ],
-            },
-            one_tunnel(tls_log.clone()),
-        ));
-        cases.push((
-            Child {
-                case: case("http_proxy_for_plain_http"),
-                vars: vec![
-                    (
-                        "http_proxy",
-                        format!("http://127.0.0.1:{}", plain.addr.port()),
-                    ),
-                    ("HTTPS_PROXY", "http://127.0.0.1:1".into()),
-                    (URL, "http://gemini.test/x".into()),
-                    (CA, ca_all.clone()),
-                ],
-            },
-            Box::new(|| Ok(())),
-        ));
-        for (name, var, value) in [
-            (
-                "unusable_https_proxy",
-                "HTTPS_PROXY",
-                "http://u:secret@[::1",
-            ),
-            (
-                "unusable_all_proxy",
-                "ALL_PROXY",
-                "socks5://u:secret@proxy:1080",
-            ),
-        ] {
-            cases.push((
-                Child {
-                    case: case(name),
-                    vars: vec![(var, value.into()), (URL, direct_url.clone())],
-                },
-                Box::new(|| Ok(())),
-            ));
-        }
-        cases.push((
-            Child {
-                case: case("cgi_ignores_proxy_variables"),
-                vars: vec![
+                remote(),
+            ]
+            .concat(),
+            one_tunnel(&tls_log),
+        );
+        add(
+            "http_proxy_for_plain_http",
+            vec![
+                ("http_proxy", proxy_url("http", &plain)),
+                ("HTTPS_PROXY", "http://127.0.0.1:1".into()),
+                (URL, "http://gemini.test/x".into()),
+                (CA, ca_all.clone()),
+            ],
+            nothing_more(),
+        );
+        add(
+            "unusable_https_proxy",
+            [
+                vec![("HTTPS_PROXY", "http://u:secret@[::1".into())],
+                direct_vars(),
+            ]
+            .concat(),
+            nothing_more(),
+        );
+        add(
+            "unusable_all_proxy",
+            [
+                vec![("ALL_PROXY", "socks5://u:secret@proxy:1080".into())],
+                direct_vars(),
+            ]
+            .concat(),
+            nothing_more(),
+        );
+        add(
+            "cgi_ignores_proxy_variables",
+            [
+                vec![
                     ("REQUEST_METHOD", "GET".into()),
                     ("HTTP_PROXY", "http://[::1".into()),
-                    (
-                        "ALL_PROXY",
-                        format!("http://127.0.0.1:{}", connect_proxy.addr.port()),
-                    ),
-                    (URL, direct_url.clone()),
-                    (CA, ca_all.clone()),
+                    ("ALL_PROXY", proxy_url("http", &connect_proxy)),
                 ],
-            },
-            Box::new(|| Ok(())),
-        ));
-        cases.push((
-            Child {
-                case: case("ssl_cert_file"),
-                vars: vec![
-                    (
-                        "SSL_CERT_FILE",
-                        temp_file("file", &pem(&direct)).display().to_string(),
-                    ),
-                    (URL, direct_url.clone()),
-                ],
-            },
-            Box::new(|| Ok(())),
-        ));
-        cases.push((
-            Child {
-                case: case("unusable_ssl_cert_file"),
-                vars: vec![
-                    (
-                        "SSL_CERT_FILE",
-                        temp_file("empty", "no certificate here")
-                            .display()
-                            .to_string(),
-                    ),
-                    (URL, direct_url.clone()),
-                ],
-            },
-            Box::new(|| Ok(())),
-        ));
-        cases.push((
-            Child {
-                case: case("platform_roots"),
-                vars: vec![(URL, direct_url.clone()), (CA, pem(&direct))],
-            },
-            Box::new(|| Ok(())),
-        ));
+                direct_vars(),
+            ]
+            .concat(),
+            nothing_more(),
+        );
+        add(
+            "ssl_cert_file",
+            [
+                vec![("SSL_CERT_FILE", file("file", &pem(&direct)))],
+                direct_vars(),
+            ]
+            .concat(),
+            nothing_more(),
+        );
+        add(
+            "unusable_ssl_cert_file",
+            [
+                vec![("SSL_CERT_FILE", file("empty", "no certificate here"))],
+                direct_vars(),
+            ]
+            .concat(),
+            nothing_more(),
+        );
+        add("platform_roots", direct_vars(), nothing_more());
         if cfg!(target_os = "linux") {
-            cases.push((
-                Child {
-                    case: case("platform_roots_with_ssl_cert_dir"),
-                    vars: vec![
-                        (
-                            "SSL_CERT_DIR",
-                            cert_dir.parent().unwrap().display().to_string(),
-                        ),
-                        (URL, direct_url.clone()),
-                    ],
-                },
-                Box::new(|| Ok(())),
-            ));
+            let dir = cert_dir.parent().unwrap().display().to_string();
+            add(
+                "platform_roots_with_ssl_cert_dir",
+                [vec![("SSL_CERT_DIR", dir)], direct_vars()].concat(),
+                nothing_more(),
+            );
         }
     }
 

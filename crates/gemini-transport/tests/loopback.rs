@@ -581,38 +581,6 @@ async fn https_through_an_https_proxy(rt: Runtime) {
     assert!(err.to_string().contains("with the proxy"), "{err}");
 }
 
-async fn plain_http_through_an_https_forwarding_proxy(rt: Runtime) {
-    let seen = Arc::new(std::sync::Mutex::new(String::new()));
-    let s = Arc::clone(&seen);
-    let proxy = support::raw_tls(move |mut tcp| {
-        let s = Arc::clone(&s);
-        async move {
-            *s.lock().unwrap() = support::read_head(&mut tcp).await;
-            tcp.write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok")
-                .await
-                .unwrap();
-        }
-    });
-    let t = client(rt)
-        .add_root_certificates_pem(proxy.cert_pem.clone().unwrap())
-        .allow_plain_http(true)
-        .proxy(Proxy::url(&format!("https://u:p@localhost:{}", proxy.addr.port())).unwrap())
-        .build()
-        .unwrap();
-    let body = fetch(&t, "http://gemini.test/path?q=1").await;
-    assert_eq!(body, "ok");
-    let head = seen.lock().unwrap().clone();
-    assert!(
-        head.starts_with("GET http://gemini.test/path?q=1 HTTP/1.1\r\n"),
-        "{head}"
-    );
-    assert!(
-        head.to_ascii_lowercase()
-            .contains("proxy-authorization: basic dtpw\r\n"),
-        "{head}"
-    );
-}
-
 async fn proxy_refusal_is_a_proxy_error(rt: Runtime) {
     let (proxy, _log) = support::connect_proxy(407);
     let t = client(rt)
@@ -625,33 +593,42 @@ async fn proxy_refusal_is_a_proxy_error(rt: Runtime) {
 }
 
 async fn plain_http_goes_through_a_forwarding_proxy_in_absolute_form(rt: Runtime) {
-    let seen = Arc::new(std::sync::Mutex::new(String::new()));
-    let s = Arc::clone(&seen);
-    let proxy = support::raw(move |mut tcp| {
-        let s = Arc::clone(&s);
-        async move {
-            *s.lock().unwrap() = support::read_head(&mut tcp).await;
-            tcp.write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok")
-                .await
-                .unwrap();
+    // Over a plain `http://` proxy and over an `https://` one (TLS to the proxy).
+    for tls in [false, true] {
+        let seen = Arc::new(std::sync::Mutex::new(String::new()));
+        let s = Arc::clone(&seen);
+        let handler = move |mut tcp: support::Io| {
+            let s = Arc::clone(&s);
+            async move {
+                *s.lock().unwrap() = support::read_head(&mut tcp).await;
+                tcp.write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok")
+                    .await
+                    .unwrap();
+            }
+        };
+        let (proxy, scheme) = match tls {
+            false => (support::raw(handler), "http"),
+            true => (support::raw_tls(handler), "https"),
+        };
+        let mut t = client(rt)
+            .allow_plain_http(true)
+            .proxy(Proxy::url(&format!("{scheme}://u:p@localhost:{}", proxy.addr.port())).unwrap());
+        if let Some(pem) = &proxy.cert_pem {
+            t = t.add_root_certificates_pem(pem.clone());
         }
-    });
-    let t = client(rt)
-        .proxy(Proxy::url(&format!("http://u:p@127.0.0.1:{}", proxy.addr.port())).unwrap())
-        .build()
-        .unwrap();
-    let body = fetch(&t, "http://127.0.0.1:9/path?q=1").await;
-    assert_eq!(body, "ok");
-    let head = seen.lock().unwrap().clone();
-    assert!(
-        head.starts_with("GET http://127.0.0.1:9/path?q=1 HTTP/1.1\r\n"),
-        "{head}"
-    );
-    assert!(
-        head.to_ascii_lowercase()
-            .contains("proxy-authorization: basic dtpw\r\n"),
-        "{head}"
-    );
+        let body = fetch(&t.build().unwrap(), "http://gemini.test/path?q=1").await;
+        assert_eq!(body, "ok");
+        let head = seen.lock().unwrap().clone();
+        assert!(
+            head.starts_with("GET http://gemini.test/path?q=1 HTTP/1.1\r\n"),
+            "{head}"
+        );
+        assert!(
+            head.to_ascii_lowercase()
+                .contains("proxy-authorization: basic dtpw\r\n"),
+            "{head}"
+        );
+    }
 }
 
 async fn dropping_the_response_future_closes_the_connection(rt: Runtime) {
@@ -706,7 +683,6 @@ on_both_runtimes!(
     garbage_response_is_a_protocol_error,
     https_through_a_connect_proxy,
     https_through_an_https_proxy,
-    plain_http_through_an_https_forwarding_proxy,
     proxy_refusal_is_a_proxy_error,
     plain_http_goes_through_a_forwarding_proxy_in_absolute_form,
     dropping_the_response_future_closes_the_connection,

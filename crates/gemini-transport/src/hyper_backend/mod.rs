@@ -53,7 +53,7 @@ use crate::{
 ///
 /// * by default, Mozilla's roots, compiled in through `webpki-roots`: reproducible, identical
 ///   on every OS, no dependence on the system store;
-/// * with [`platform_roots`] (feature `platform-roots`), the operating system's verifier
+/// * with `platform_roots(true)` (feature `platform-roots`), the operating system's verifier
 ///   instead (`rustls-platform-verifier`): the roots an administrator installed, with the
 ///   OS's own policies and revocation checks on macOS, Windows and Android; on Linux and
 ///   the BSDs the system's CA bundle (`SSL_CERT_FILE` and `SSL_CERT_DIR` are honoured there);
@@ -71,7 +71,6 @@ use crate::{
 /// inside a tokio runtime and smol otherwise, unless [`runtime`] pins one.
 ///
 /// [`allow_plain_http`]: HyperTransportBuilder::allow_plain_http
-/// [`platform_roots`]: HyperTransportBuilder::platform_roots
 /// [`roots_from_env`]: HyperTransportBuilder::roots_from_env
 /// [`add_root_certificates_pem`]: HyperTransportBuilder::add_root_certificates_pem
 /// [`add_root_certificate_der`]: HyperTransportBuilder::add_root_certificate_der
@@ -214,8 +213,8 @@ impl HyperTransportBuilder {
     }
 
     /// Whether to trust the built-in Mozilla roots (default `true`). Turn off to trust only
-    /// the roots added explicitly. Ignored with [`platform_roots`](Self::platform_roots) or
-    /// when `SSL_CERT_FILE` applies.
+    /// the roots added explicitly. Ignored with `platform_roots(true)` (feature
+    /// `platform-roots`) or when `SSL_CERT_FILE` applies.
     pub fn built_in_roots(mut self, enabled: bool) -> Self {
         self.built_in_roots = enabled;
         self

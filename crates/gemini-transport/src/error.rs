@@ -42,7 +42,8 @@ pub enum ErrorKind {
     /// The TLS handshake failed (untrusted certificate, protocol mismatch).
     /// The request was not sent.
     Tls,
-    /// The proxy refused or failed the `CONNECT` tunnel. The request was not sent.
+    /// A proxy setting cannot be used (the message names it), or the proxy refused or failed
+    /// the `CONNECT` tunnel. The request was not sent.
     Proxy,
     /// One of the configured timeouts fired.
     Timeout(TimeoutKind),

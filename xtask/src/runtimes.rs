@@ -4,9 +4,11 @@
 //! channels) and `h2` on `tokio` with `io-util` (for the `AsyncRead`/`AsyncWrite` traits), so the
 //! *crate* `tokio` is in every hyper-based graph. What the smol and blocking builds must not
 //! contain is anything that runs tokio: the features `rt`, `net`, `time`, `macros`, …, the `mio`
-//! reactor, `hyper-util` (whose `client-legacy` pulls `tokio/net`) or `tokio-rustls`. This checks
-//! the resolved graphs with `cargo tree`, and that the same check flags the tokio builds (so it
-//! can fail).
+//! reactor, `tokio-rustls`, or hyper-util's tokio glue (its `tokio`, `client-legacy` — which pulls
+//! `tokio/net` — `server-graceful` and `full` features; its proxy matcher, `client-proxy`, is
+//! fine and used). Nor should they bring the `smol` umbrella crate, whose async-process, async-fs
+//! and async-signal nothing uses. This checks the resolved graphs with `cargo tree`, and that the
+//! same check flags the tokio builds (so it can fail).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::process::Command;
@@ -61,7 +63,11 @@ const RUNTIME_FEATURES: &[&str] = &[
     "io-std",
     "full",
 ];
-const RUNTIME_CRATES: &[&str] = &["mio", "tokio-macros", "hyper-util", "tokio-rustls"];
+const RUNTIME_CRATES: &[&str] = &["mio", "tokio-macros", "tokio-rustls"];
+/// hyper-util features that bring tokio's runtime (or its sockets) in.
+const HYPER_UTIL_RUNTIME_FEATURES: &[&str] = &["tokio", "client-legacy", "server-graceful", "full"];
+/// What the `smol` umbrella crate would add.
+const UMBRELLA_CRATES: &[&str] = &["smol", "async-process", "async-fs", "async-signal"];
 /// The only tokio features a build without a tokio runtime may have: hyper's and h2's.
 const LIBRARY_FEATURES: &[&str] = &["default", "bytes", "io-util", "sync"];
 
@@ -83,6 +89,20 @@ fn tokio_runtime_parts(g: &BTreeMap<String, BTreeSet<String>>) -> Vec<String> {
                 .map(|f| format!("tokio/{f}")),
         );
     }
+    if let Some(features) = g.get("hyper-util") {
+        found.extend(
+            features
+                .iter()
+                .filter(|f| HYPER_UTIL_RUNTIME_FEATURES.contains(&f.as_str()))
+                .map(|f| format!("hyper-util/{f}")),
+        );
+    }
+    found.extend(
+        UMBRELLA_CRATES
+            .iter()
+            .filter(|c| g.contains_key(**c))
+            .map(|c| c.to_string()),
+    );
     found
 }
 
@@ -91,7 +111,7 @@ pub fn run(_args: &[String]) -> Result<bool, String> {
     let mut passed = 0;
     let without = [
         ("gemini-transport", "smol"),
-        ("gemini-transport", "smol,test-util"),
+        ("gemini-transport", "smol,test-util,platform-roots"),
         ("gemini", "smol"),
         ("gemini", "blocking"),
         ("gemini", "blocking,test-util"),
@@ -99,8 +119,14 @@ pub fn run(_args: &[String]) -> Result<bool, String> {
     for (package, features) in without {
         let g = graph(package, features)?;
         let parts = tokio_runtime_parts(&g);
-        if !g.contains_key("hyper") || !g.contains_key("rustls") {
-            println!("FAIL {package} [{features}]: no hyper + rustls transport in the graph");
+        let matcher = g
+            .get("hyper-util")
+            .is_some_and(|f| f.contains("client-proxy"));
+        if !g.contains_key("hyper") || !g.contains_key("rustls") || !g.contains_key("async-io") {
+            println!("FAIL {package} [{features}]: no hyper + rustls transport on async-io");
+            failed += 1;
+        } else if !matcher {
+            println!("FAIL {package} [{features}]: hyper-util's proxy matcher is missing");
             failed += 1;
         } else if parts.is_empty() {
             println!("ok   {package} [{features}]: no tokio runtime");
@@ -113,10 +139,16 @@ pub fn run(_args: &[String]) -> Result<bool, String> {
     // The check must flag the tokio builds.
     for package in ["gemini-transport", "gemini"] {
         let parts = tokio_runtime_parts(&graph(package, "tokio")?);
-        let missing: Vec<&str> = ["hyper-util", "mio", "tokio-rustls", "tokio/net", "tokio/rt"]
-            .into_iter()
-            .filter(|expected| !parts.iter().any(|p| p == expected))
-            .collect();
+        let missing: Vec<&str> = [
+            "hyper-util/tokio",
+            "mio",
+            "tokio-rustls",
+            "tokio/net",
+            "tokio/rt",
+        ]
+        .into_iter()
+        .filter(|expected| !parts.iter().any(|p| p == expected))
+        .collect();
         if missing.is_empty() {
             println!("ok   {package} [tokio]: the check sees its runtime");
             passed += 1;

@@ -54,6 +54,7 @@ mod generate;
 mod json;
 mod replay;
 mod server;
+mod tls;
 
 use std::fmt;
 use std::io;
@@ -205,6 +206,7 @@ pub struct EmulatorConfig {
     pub(crate) replay_dir: Option<PathBuf>,
     pub(crate) record: bool,
     pub(crate) worker_threads: usize,
+    pub(crate) tls: bool,
 }
 
 impl Default for EmulatorConfig {
@@ -218,6 +220,7 @@ impl Default for EmulatorConfig {
             replay_dir: None,
             record: true,
             worker_threads: 2,
+            tls: false,
         }
     }
 }
@@ -273,6 +276,25 @@ impl EmulatorConfig {
     /// for long benchmarks).
     pub fn record_requests(mut self, record: bool) -> Self {
         self.record = record;
+        self
+    }
+
+    /// Serves HTTPS instead of plain HTTP (default `false`): HTTP/2 or HTTP/1.1 as the client
+    /// negotiates by ALPN, with a server certificate for `localhost`, `127.0.0.1` and `::1`
+    /// signed by a certificate authority made for this emulator alone. Clients must trust
+    /// [`Emulator::tls_ca_pem`].
+    ///
+    /// ```
+    /// use gemini_emulator::{Emulator, EmulatorConfig};
+    ///
+    /// let emulator = Emulator::start_blocking(EmulatorConfig::default().tls(true))?;
+    /// assert!(emulator.base_url().starts_with("https://127.0.0.1:"));
+    /// let ca = emulator.tls_ca_pem().unwrap();
+    /// assert!(ca.starts_with("-----BEGIN CERTIFICATE-----"));
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn tls(mut self, enabled: bool) -> Self {
+        self.tls = enabled;
         self
     }
 
@@ -391,9 +413,22 @@ impl Emulator {
         self.addr
     }
 
-    /// The base URL to give clients, e.g. `http://127.0.0.1:41234` (no trailing slash).
+    /// The base URL to give clients, e.g. `http://127.0.0.1:41234` (`https://` with
+    /// [`EmulatorConfig::tls`]; no trailing slash).
     pub fn base_url(&self) -> String {
-        format!("http://{}", self.addr)
+        let scheme = if self.shared.tls.is_some() {
+            "https"
+        } else {
+            "http"
+        };
+        format!("{scheme}://{}", self.addr)
+    }
+
+    /// With [`EmulatorConfig::tls`], the PEM certificate of the authority that signed the
+    /// emulator's server certificate: give it to clients as a trusted root (or write it to a
+    /// file, as `gemini-emulator --tls-ca-out FILE` does).
+    pub fn tls_ca_pem(&self) -> Option<&str> {
+        self.shared.tls.as_ref().map(tls::Tls::ca_pem)
     }
 
     /// The requests received so far, oldest first.

@@ -13,8 +13,8 @@ gemini-emulator: a local server that speaks the Gemini REST API the way Google d
 USAGE:
     gemini-emulator [OPTIONS]
 
-Prints the base URL (http://HOST:PORT) on the first line of standard output, then serves until
-the process is stopped (Ctrl-C). Point a client's base-URL option at that URL; any non-empty
+Prints the base URL (http://HOST:PORT, or https:// with --tls) on the first line of standard
+output, then serves until the process is stopped (Ctrl-C). Point a client's base-URL option at that URL; any non-empty
 API key is accepted unless --key is given.
 
 OPTIONS:
@@ -28,6 +28,10 @@ OPTIONS:
     --replay DIR       Directory of recorded bodies (*.sse, *.json, optional MANIFEST.jsonl)
     --threads N        Runtime worker threads [default: 2]
     --no-record        Do not keep received requests in memory
+    --tls              Serve HTTPS: HTTP/2 or HTTP/1.1 by ALPN, with a certificate for localhost,
+                       127.0.0.1 and ::1 signed by a certificate authority made at start
+    --tls-ca-out FILE  With --tls: write that authority's certificate (PEM) to FILE, for
+                       clients to trust (e.g. SSL_CERT_FILE=FILE)
     -h, --help         Print this help
     -V, --version      Print the version
 
@@ -102,6 +106,8 @@ fn parse_pace(s: &str) -> Result<Pace, String> {
 fn run() -> Result<(), String> {
     let mut config = EmulatorConfig::default().pace(Pace::realistic());
     let mut keys: Vec<String> = Vec::new();
+    let mut ca_out: Option<String> = None;
+    let mut tls = false;
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         let (name, inline) = match arg.split_once('=') {
@@ -153,13 +159,22 @@ fn run() -> Result<(), String> {
                 )
             }
             "--no-record" => config = config.record_requests(false),
+            "--tls" => tls = true,
+            "--tls-ca-out" => ca_out = Some(value()?),
             other => return Err(format!("unknown option `{other}` (see --help)")),
         }
     }
     if !keys.is_empty() {
         config = config.keys(KeyRule::only(keys));
     }
-    let emulator = Emulator::start_blocking(config).map_err(|e| format!("cannot start: {e}"))?;
+    if ca_out.is_some() && !tls {
+        return Err("--tls-ca-out needs --tls".into());
+    }
+    let emulator =
+        Emulator::start_blocking(config.tls(tls)).map_err(|e| format!("cannot start: {e}"))?;
+    if let (Some(path), Some(pem)) = (ca_out, emulator.tls_ca_pem()) {
+        std::fs::write(&path, pem).map_err(|e| format!("cannot write {path}: {e}"))?;
+    }
     let mut out = std::io::stdout().lock();
     let _ = writeln!(out, "{}", emulator.base_url());
     let _ = out.flush();

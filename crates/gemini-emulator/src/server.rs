@@ -55,6 +55,7 @@ pub(crate) struct Shared {
     pub requests: Mutex<Vec<RecordedRequest>>,
     pub attempts: Mutex<HashMap<u64, u32>>,
     replay: Option<Replay>,
+    pub tls: Option<crate::tls::Tls>,
     n_requests: AtomicU64,
     active_streams: AtomicUsize,
     peak_streams: AtomicUsize,
@@ -63,6 +64,10 @@ pub(crate) struct Shared {
 
 impl Shared {
     pub fn new(config: EmulatorConfig) -> io::Result<Shared> {
+        let tls = match config.tls {
+            true => Some(crate::tls::Tls::generate(config.ip)?),
+            false => None,
+        };
         let replay = match &config.replay_dir {
             Some(dir) => Some(Replay::load(dir)?),
             None => None,
@@ -73,6 +78,7 @@ impl Shared {
             requests: Mutex::new(Vec::new()),
             attempts: Mutex::new(HashMap::new()),
             replay,
+            tls,
             n_requests: AtomicU64::new(0),
             active_streams: AtomicUsize::new(0),
             peak_streams: AtomicUsize::new(0),
@@ -125,16 +131,26 @@ pub(crate) async fn serve(
 async fn connection(stream: TcpStream, shared: Arc<Shared>, mut shutdown: watch::Receiver<bool>) {
     let _ = stream.set_nodelay(true);
     let ctrl = Arc::new(ConnCtrl::default());
-    let io = TokioIo::new(CtrlIo {
+    let tls = Arc::clone(&shared);
+    let io = CtrlIo {
         stream,
         ctrl: Arc::clone(&ctrl),
-    });
+    };
     let service = service_fn(move |req| {
         let shared = Arc::clone(&shared);
         let ctrl = Arc::clone(&ctrl);
         async move { Ok::<_, Infallible>(handle(req, shared, ctrl).await) }
     });
-    let conn = http1::Builder::new().serve_connection(io, service);
+    let conn = async move {
+        match &tls.tls {
+            Some(tls) => tls.serve(io, service).await,
+            None => {
+                let _ = http1::Builder::new()
+                    .serve_connection(TokioIo::new(io), service)
+                    .await;
+            }
+        }
+    };
     tokio::select! {
         _ = conn => {}
         _ = shutdown.changed() => {}
@@ -368,22 +384,9 @@ fn not_found_model(id: &str, version: &str, method: &str) -> ApiError {
 }
 
 fn percent_decode(s: &str) -> String {
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'%' && i + 2 < bytes.len() {
-            let hex = |b: u8| (b as char).to_digit(16);
-            if let (Some(h), Some(l)) = (hex(bytes[i + 1]), hex(bytes[i + 2])) {
-                out.push((h * 16 + l) as u8);
-                i += 3;
-                continue;
-            }
-        }
-        out.push(bytes[i]);
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
+    percent_encoding::percent_decode_str(s)
+        .decode_utf8_lossy()
+        .into_owned()
 }
 
 fn query_pairs(query: Option<&str>) -> Vec<(String, String)> {

@@ -8,7 +8,7 @@ use std::task::{Context, Poll};
 use bytes::{Bytes, BytesMut};
 use futures_core::Stream;
 
-use crate::TransportError;
+use crate::{ErrorKind, TransportError};
 
 type DynStream = Pin<Box<dyn Stream<Item = Result<Bytes, TransportError>> + Send + 'static>>;
 
@@ -115,7 +115,15 @@ impl ResponseBody {
         NextChunk { body: self }
     }
 
-    /// Reads the whole body into one buffer.
+    /// The bound [`collect`](Self::collect) puts on a body: 64 MiB, the size limit
+    /// `gemini-proto` puts on one stream event (large enough for image output).
+    pub const DEFAULT_COLLECT_LIMIT: usize = 64 * 1024 * 1024;
+
+    /// Reads the whole body into one buffer, up to
+    /// [`DEFAULT_COLLECT_LIMIT`](Self::DEFAULT_COLLECT_LIMIT) bytes; a longer body fails with
+    /// [`ErrorKind::BodyTooLarge`](crate::ErrorKind::BodyTooLarge). Use
+    /// [`collect_limited`](Self::collect_limited) for another bound (an error body, for
+    /// example, needs only a few kilobytes).
     ///
     /// ```
     /// # futures_lite::future::block_on(async {
@@ -124,9 +132,34 @@ impl ResponseBody {
     /// # });
     /// ```
     pub fn collect(self) -> Collect {
+        self.collect_limited(Self::DEFAULT_COLLECT_LIMIT)
+    }
+
+    /// Reads the whole body into one buffer, failing with
+    /// [`ErrorKind::BodyTooLarge`](crate::ErrorKind::BodyTooLarge) as soon as it holds more
+    /// than `max` bytes (the rest is not read, and the body is dropped, which closes its
+    /// connection).
+    ///
+    /// On any error, what was collected before it stays available through
+    /// [`TransportError::partial_body`] (for a body too large: its first `max` bytes).
+    ///
+    /// ```
+    /// use bytes::Bytes;
+    /// use gemini_transport::{ErrorKind, ResponseBody};
+    ///
+    /// # futures_lite::future::block_on(async {
+    /// let body = || ResponseBody::from_chunks(["{\"error\":", " …}"].map(Bytes::from));
+    /// assert_eq!(body().collect_limited(64).await.unwrap(), "{\"error\": …}");
+    /// let err = body().collect_limited(4).await.unwrap_err();
+    /// assert_eq!(err.kind(), ErrorKind::BodyTooLarge);
+    /// assert_eq!(err.partial_body().unwrap(), "{\"er");
+    /// # });
+    /// ```
+    pub fn collect_limited(self, max: usize) -> Collect {
         Collect {
             body: self,
             buf: BytesMut::new(),
+            max,
         }
     }
 
@@ -184,12 +217,13 @@ impl Future for NextChunk<'_> {
     }
 }
 
-/// Future returned by [`ResponseBody::collect`].
+/// Future returned by [`ResponseBody::collect`] and [`ResponseBody::collect_limited`].
 #[derive(Debug)]
 #[must_use = "futures do nothing unless polled"]
 pub struct Collect {
     body: ResponseBody,
     buf: BytesMut,
+    max: usize,
 }
 
 impl Future for Collect {
@@ -199,14 +233,33 @@ impl Future for Collect {
         let this = self.get_mut();
         loop {
             match this.body.poll_chunk(cx) {
-                Poll::Ready(Some(Ok(b))) => this.buf.extend_from_slice(&b),
-                Poll::Ready(Some(Err(e))) => return Poll::Ready(Err(e)),
-                Poll::Ready(None) => {
-                    return Poll::Ready(Ok(std::mem::take(&mut this.buf).freeze()));
+                Poll::Ready(Some(Ok(b))) => {
+                    let room = this.max - this.buf.len();
+                    if b.len() > room {
+                        this.buf.extend_from_slice(&b[..room]);
+                        // Stop reading: the rest of the body is dropped with it.
+                        this.body = ResponseBody::empty();
+                        let err = TransportError::new(
+                            ErrorKind::BodyTooLarge,
+                            format!("the body is longer than {} bytes", this.max),
+                        );
+                        return Poll::Ready(Err(err.with_partial_body(this.take())));
+                    }
+                    this.buf.extend_from_slice(&b);
                 }
+                Poll::Ready(Some(Err(e))) => {
+                    return Poll::Ready(Err(e.with_partial_body(this.take())));
+                }
+                Poll::Ready(None) => return Poll::Ready(Ok(this.take())),
                 Poll::Pending => return Poll::Pending,
             }
         }
+    }
+}
+
+impl Collect {
+    fn take(&mut self) -> Bytes {
+        std::mem::take(&mut self.buf).freeze()
     }
 }
 
@@ -223,7 +276,6 @@ impl<I: Iterator<Item = Bytes> + Unpin> Stream for IterStream<I> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ErrorKind;
 
     fn block_on<F: Future>(f: F) -> F::Output {
         futures_lite::future::block_on(f)
@@ -266,6 +318,48 @@ mod tests {
         assert!(block_on(b.next_chunk()).is_none());
         let err = block_on(ResponseBody::from_stream(Failing(0)).collect()).unwrap_err();
         assert_eq!(err.kind(), ErrorKind::ClosedMidBody);
+        // What arrived before the error is not lost.
+        assert_eq!(err.partial_body().unwrap(), "x");
+    }
+
+    /// `n` chunks of 1 MiB (one shared buffer).
+    fn mebibytes(n: usize) -> ResponseBody {
+        let chunk = Bytes::from(vec![b'x'; 1 << 20]);
+        ResponseBody::from_chunks(std::iter::repeat_n(chunk, n))
+    }
+
+    #[test]
+    fn collect_stops_past_its_bound() {
+        // Exactly at the bound: fine.
+        let all = block_on(ResponseBody::from_bytes("abcd").collect_limited(4)).unwrap();
+        assert_eq!(all, "abcd");
+        // One byte past it, within one chunk or across chunks.
+        for body in [
+            ResponseBody::from_bytes("abcde"),
+            ResponseBody::from_chunks(["ab", "cd", "e"].map(Bytes::from)),
+        ] {
+            let err = block_on(body.collect_limited(4)).unwrap_err();
+            assert_eq!(err.kind(), ErrorKind::BodyTooLarge);
+            assert_eq!(
+                err.to_string(),
+                "body too large: the body is longer than 4 bytes"
+            );
+            assert_eq!(err.partial_body().unwrap(), "abcd");
+            assert!(!err.is_request_not_sent());
+        }
+        let err = block_on(ResponseBody::from_bytes("x").collect_limited(0)).unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::BodyTooLarge);
+        assert_eq!(err.partial_body().unwrap(), "");
+    }
+
+    #[test]
+    fn collect_has_a_default_bound() {
+        assert_eq!(ResponseBody::DEFAULT_COLLECT_LIMIT, 64 << 20);
+        let full = block_on(mebibytes(64).collect()).unwrap();
+        assert_eq!(full.len(), 64 << 20);
+        let err = block_on(mebibytes(65).collect()).unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::BodyTooLarge);
+        assert_eq!(err.partial_body().unwrap().len(), 64 << 20);
     }
 
     #[test]

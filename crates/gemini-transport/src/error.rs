@@ -3,6 +3,8 @@
 use std::error::Error as StdError;
 use std::fmt;
 
+use bytes::Bytes;
+
 /// Which of the four transport timeouts fired.
 ///
 /// See [`Timeouts`](crate::Timeouts) for what each one measures.
@@ -13,7 +15,7 @@ pub enum TimeoutKind {
     Connect,
     /// The response status and headers did not arrive in time.
     ResponseHeaders,
-    /// No body frame arrived for too long.
+    /// The caller waited too long for body data (the server was silent).
     Idle,
     /// The whole exchange, body included, took too long.
     Total,
@@ -40,7 +42,8 @@ pub enum ErrorKind {
     /// The TLS handshake failed (untrusted certificate, protocol mismatch).
     /// The request was not sent.
     Tls,
-    /// The proxy refused or failed the `CONNECT` tunnel. The request was not sent.
+    /// A proxy setting cannot be used (the message names it), or the proxy refused or failed
+    /// the `CONNECT` tunnel. The request was not sent.
     Proxy,
     /// One of the configured timeouts fired.
     Timeout(TimeoutKind),
@@ -50,6 +53,10 @@ pub enum ErrorKind {
     ConnectionClosed,
     /// The connection closed or the stream was reset in the middle of the response body.
     ClosedMidBody,
+    /// A body read whole ([`ResponseBody::collect`](crate::ResponseBody::collect)) was
+    /// longer than the bound; the bytes up to the bound are in
+    /// [`TransportError::partial_body`].
+    BodyTooLarge,
     /// The request cannot be sent as given (unsupported scheme, missing host, plain HTTP to a
     /// non-loopback host without opt-in). This is a caller error, not a peer error.
     InvalidRequest,
@@ -70,6 +77,7 @@ impl fmt::Display for ErrorKind {
             ErrorKind::Protocol => f.write_str("HTTP protocol error"),
             ErrorKind::ConnectionClosed => f.write_str("connection closed before response"),
             ErrorKind::ClosedMidBody => f.write_str("connection closed mid-body"),
+            ErrorKind::BodyTooLarge => f.write_str("body too large"),
             ErrorKind::InvalidRequest => f.write_str("invalid request"),
             ErrorKind::Runtime => f.write_str("runtime error"),
             ErrorKind::Other => f.write_str("transport error"),
@@ -97,6 +105,7 @@ pub struct TransportError {
     kind: ErrorKind,
     message: Option<Box<str>>,
     source: Option<BoxError>,
+    partial_body: Option<Bytes>,
 }
 
 impl TransportError {
@@ -106,6 +115,7 @@ impl TransportError {
             kind,
             message: Some(message.into().into_boxed_str()),
             source: None,
+            partial_body: None,
         }
     }
 
@@ -125,6 +135,7 @@ impl TransportError {
             kind,
             message: None,
             source: Some(source.into()),
+            partial_body: None,
         }
     }
 
@@ -132,6 +143,18 @@ impl TransportError {
     #[must_use]
     pub fn with_message(mut self, message: impl Into<String>) -> Self {
         self.message = Some(message.into().into_boxed_str());
+        self
+    }
+
+    /// The body bytes read before this error, when the body was being read whole
+    /// ([`ResponseBody::collect`](crate::ResponseBody::collect)): nothing that arrived is
+    /// lost. `None` for errors that did not happen while collecting a body.
+    pub fn partial_body(&self) -> Option<&Bytes> {
+        self.partial_body.as_ref()
+    }
+
+    pub(crate) fn with_partial_body(mut self, bytes: Bytes) -> Self {
+        self.partial_body = Some(bytes);
         self
     }
 
@@ -202,6 +225,9 @@ impl fmt::Debug for TransportError {
         }
         if let Some(s) = &self.source {
             d.field("source", s);
+        }
+        if let Some(b) = &self.partial_body {
+            d.field("partial_body_len", &b.len());
         }
         d.finish()
     }

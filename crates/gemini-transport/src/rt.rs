@@ -30,9 +30,10 @@ pub enum Runtime {
     /// enabled); HTTP/2 connection tasks are spawned with `tokio::spawn`.
     #[cfg(feature = "tokio")]
     Tokio,
-    /// smol: sockets and timers from async-io, HTTP/2 connection tasks on smol's global
-    /// executor.
-    /// Works under any executor (`smol::block_on`, `async_std::task::block_on`, …).
+    /// smol: sockets and timers from async-io (smol's reactor), HTTP/2 connection tasks on
+    /// an executor thread of this crate (`gemini-transport-h2`, started by the first HTTP/2
+    /// connection). Works under any executor (`smol::block_on`, `async_std::task::block_on`,
+    /// …).
     #[cfg(feature = "smol")]
     Smol,
 }
@@ -91,7 +92,7 @@ impl Runtime {
                 tokio::spawn(future);
             }
             #[cfg(feature = "smol")]
-            Runtime::Smol => smol::spawn(future).detach(),
+            Runtime::Smol => smol_executor().spawn(future).detach(),
         }
     }
 
@@ -100,9 +101,32 @@ impl Runtime {
             #[cfg(feature = "tokio")]
             Runtime::Tokio => Delay::Tokio(Box::pin(tokio::time::sleep_until(deadline.into()))),
             #[cfg(feature = "smol")]
-            Runtime::Smol => Delay::Smol(smol::Timer::at(deadline)),
+            Runtime::Smol => Delay::Smol(async_io::Timer::at(deadline)),
         }
     }
+}
+
+/// The executor HTTP/2 connection tasks run on under smol: one thread driving an
+/// `async-executor`, as `smol::spawn` does, without the `smol` crate's process, file and
+/// signal support.
+#[cfg(feature = "smol")]
+fn smol_executor() -> &'static async_executor::Executor<'static> {
+    static EXECUTOR: std::sync::OnceLock<async_executor::Executor<'static>> =
+        std::sync::OnceLock::new();
+    EXECUTOR.get_or_init(|| {
+        std::thread::Builder::new()
+            .name("gemini-transport-h2".into())
+            .spawn(|| {
+                loop {
+                    // A panicking task must not stop every other connection.
+                    let _ = std::panic::catch_unwind(|| {
+                        async_io::block_on(smol_executor().run(std::future::pending::<()>()))
+                    });
+                }
+            })
+            .expect("cannot start the HTTP/2 executor thread");
+        async_executor::Executor::new()
+    })
 }
 
 /// Whether two wakers wake the same task, robust to duplicated vtables.
@@ -121,7 +145,7 @@ pub(crate) enum Delay {
     #[cfg(feature = "tokio")]
     Tokio(Pin<Box<tokio::time::Sleep>>),
     #[cfg(feature = "smol")]
-    Smol(smol::Timer),
+    Smol(async_io::Timer),
 }
 
 impl Delay {
@@ -184,7 +208,7 @@ pub(crate) mod smol_io {
     use std::pin::Pin;
     use std::task::{Context, Poll};
 
-    use smol::io::{AsyncRead, AsyncWrite};
+    use futures_lite::io::{AsyncRead, AsyncWrite};
 
     const READ_BUF: usize = 16 * 1024;
 

@@ -90,7 +90,7 @@ pub struct SmolSleep;
 #[cfg(feature = "smol")]
 impl Sleep for SmolSleep {
     fn sleep(&self, duration: Duration) -> SleepFuture {
-        let timer = smol::Timer::after(duration);
+        let timer = async_io::Timer::after(duration);
         SleepFuture::new(async move {
             timer.await;
         })

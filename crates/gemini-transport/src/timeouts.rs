@@ -8,7 +8,7 @@ use std::time::Duration;
 /// |---|---|---|
 /// | `connect` | TCP connect, proxy `CONNECT` tunnel and TLS handshake | 10 s |
 /// | `response_headers` | from the start of `send` until the status and headers arrive | 10 min |
-/// | `idle` | between two body frames (and from the headers to the first frame); checked on a tick of `idle / 16`, so it fires after `idle` to `idle × 9/8` of silence | 5 min |
+/// | `idle` | how long the caller waits for body data (for the first frame after the headers, or the next one) | 5 min |
 /// | `total` | from the start of `send` until the end of the body | none |
 ///
 /// The defaults are chosen for streaming generation: thinking models can spend minutes before
@@ -17,12 +17,17 @@ use std::time::Duration;
 /// `total`. Each timeout that fires is reported as its own
 /// [`TimeoutKind`](crate::TimeoutKind).
 ///
+/// The idle timeout counts only the time the caller spends *waiting* for data: from the
+/// moment a poll of the body finds nothing to return until a frame arrives. Time the caller
+/// spends elsewhere between two polls (a slow consumer, a full channel downstream) does not
+/// count, so backpressure never trips it; a server that stays silent while the caller waits
+/// is cut off at the moment the wait exceeds the limit.
+///
 /// The connect timeout runs on the runtime's timer. The other three are kept by one
 /// process-wide background thread (`gemini-transport-timeouts`, started by the first request
-/// that has one): a request registers once and its body records progress with one atomic
-/// store per frame, where runtime timers cost a clock read per poll on tokio. They work the
-/// same under any executor, and they measure real time: they do not follow tokio's paused
-/// test clock.
+/// that has one): a request registers once, where runtime timers cost a clock read per poll on
+/// tokio. They work the same under any executor, and they measure real time: they do not
+/// follow tokio's paused test clock.
 ///
 /// Put a `Timeouts` into a request's extensions to override the transport's defaults for that
 /// request:
@@ -81,7 +86,8 @@ impl Timeouts {
         self
     }
 
-    /// Sets the longest allowed silence between two body frames.
+    /// Sets the longest the caller may wait for body data (see above: time spent not waiting
+    /// does not count).
     #[must_use]
     pub fn idle(mut self, timeout: Option<Duration>) -> Self {
         self.idle = timeout;
@@ -105,7 +111,7 @@ impl Timeouts {
         self.response_headers
     }
 
-    /// The idle timeout between body frames.
+    /// The idle timeout: the longest wait for body data.
     pub fn idle_timeout(&self) -> Option<Duration> {
         self.idle
     }

@@ -105,6 +105,30 @@ async fn pooled_connection_closed_by_server_is_replaced(rt: Runtime) {
     assert_eq!(server.accepted(), 3);
 }
 
+async fn pooled_connection_dropped_while_idle_is_replaced(rt: Runtime) {
+    // The server drops a connection idle for 100 ms without saying so; a request that finds it
+    // in the pool goes on, transparently, over a new one.
+    for backend in support::BACKENDS {
+        let server = support::drops_idle_connections(backend, Duration::from_millis(100), "fresh");
+        let t = backend.client(rt, &server).build().unwrap();
+        let url = backend.url(&server, "/");
+        for round in 1..=3 {
+            // Two requests in a row share a connection...
+            for _ in 0..2 {
+                let resp = t
+                    .send(get(&url))
+                    .await
+                    .unwrap_or_else(|e| panic!("{backend:?}, round {round}: {e}"));
+                assert_eq!(resp.version(), backend.version());
+                assert_eq!(resp.into_body().collect().await.unwrap(), "fresh");
+            }
+            assert_eq!(server.accepted(), round, "{backend:?}");
+            // ...then it sits idle until the server drops it.
+            rt.sleeper().sleep(Duration::from_millis(400)).await;
+        }
+    }
+}
+
 async fn tls_with_custom_root_negotiates_h2(rt: Runtime) {
     let server = support::start(Some(&[b"h2", b"http/1.1"]), support::ok("secure"));
     let pem = server.cert_pem.clone().unwrap();
@@ -251,25 +275,6 @@ fn first_chunk_then_silence() -> support::Server {
             .unwrap();
         tokio::time::sleep(Duration::from_secs(30)).await;
     })
-}
-
-async fn idle_timeout_fires_between_frames(rt: Runtime) {
-    let server = first_chunk_then_silence();
-    let t = client(rt)
-        .timeouts(Timeouts::default().idle(Some(Duration::from_millis(300))))
-        .build()
-        .unwrap();
-    let mut body = t
-        .send(get(&server.http_url("/")))
-        .await
-        .unwrap()
-        .into_body();
-    assert_eq!(body.next_chunk().await.unwrap().unwrap(), "first");
-    let start = Instant::now();
-    let err = body.next_chunk().await.unwrap().unwrap_err();
-    assert_eq!(err.timeout_kind(), Some(TimeoutKind::Idle), "{err}");
-    assert!(start.elapsed() >= Duration::from_millis(250) && start.elapsed() < BOUND);
-    assert!(body.next_chunk().await.is_none());
 }
 
 /// Spawns `f` on the runtime under test now; the returned future yields its output.
@@ -443,6 +448,38 @@ async fn body_ended_by_close_is_read_to_the_end(rt: Runtime) {
     assert_eq!(t.idle_connections(), 0, "a closed connection is not pooled");
 }
 
+async fn error_body_is_collected_within_a_bound(rt: Runtime) {
+    // A 500 whose body is 2 MiB: a bounded collect stops at the bound with a typed error and
+    // keeps the bytes up to it; the default bound (64 MiB) reads it whole.
+    let big: &'static str = Box::leak("e".repeat(2 << 20).into_boxed_str());
+    let server = support::start(
+        None,
+        Arc::new(move |_req| {
+            http::Response::builder()
+                .status(500)
+                .body(TestBody::full(big))
+                .unwrap()
+        }),
+    );
+    let t = client(rt).build().unwrap();
+    let resp = t.send(get(&server.http_url("/"))).await.unwrap();
+    assert_eq!(resp.status(), 500);
+    let err = resp.into_body().collect_limited(1 << 20).await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::BodyTooLarge, "{err}");
+    assert_eq!(err.partial_body().unwrap(), &big.as_bytes()[..1 << 20]);
+    // The rest was not read: the connection is closed, not pooled.
+    assert_eq!(t.idle_connections(), 0);
+    let whole = t
+        .send(get(&server.http_url("/")))
+        .await
+        .unwrap()
+        .into_body()
+        .collect()
+        .await
+        .unwrap();
+    assert_eq!(whole.len(), 2 << 20);
+}
+
 async fn garbage_response_is_a_protocol_error(rt: Runtime) {
     let server = support::raw(|mut tcp| async move {
         support::read_head(&mut tcp).await;
@@ -501,6 +538,49 @@ async fn https_through_a_connect_proxy(rt: Runtime) {
     assert_eq!(log.heads.lock().unwrap().len(), 1);
 }
 
+async fn https_through_an_https_proxy(rt: Runtime) {
+    // TLS to the proxy, CONNECT over it, then TLS to the server inside the tunnel (TLS in TLS),
+    // to a host only the proxy can reach.
+    let server = support::start(Some(&[b"h2", b"http/1.1"]), support::ok("tls in tls"));
+    let (proxy, log) = support::proxy_server(true, 200, Some(server.addr));
+    let url = format!("https://u:p@127.0.0.1:{}", proxy.addr.port());
+    let t = client(rt)
+        .add_root_certificates_pem(server.cert_pem.clone().unwrap())
+        .add_root_certificates_pem(proxy.cert_pem.clone().unwrap())
+        .proxy(Proxy::url(&url).unwrap())
+        .build()
+        .unwrap();
+    for _ in 0..2 {
+        let resp = t
+            .send(get(&format!("https://{}/x", support::REMOTE_HOST)))
+            .await
+            .unwrap();
+        assert_eq!(resp.version(), http::Version::HTTP_2);
+        assert_eq!(resp.into_body().collect().await.unwrap(), "tls in tls");
+    }
+    let heads = log.heads.lock().unwrap().clone();
+    assert_eq!(heads.len(), 1, "one tunnel, reused by HTTP/2");
+    assert!(
+        heads[0].starts_with("CONNECT gemini.test:443 HTTP/1.1\r\n")
+            && heads[0].contains("Proxy-Authorization: Basic dTpw\r\n"),
+        "{}",
+        heads[0]
+    );
+
+    // A proxy whose certificate is not trusted is a TLS error that says so.
+    let t = client(rt)
+        .add_root_certificates_pem(server.cert_pem.clone().unwrap())
+        .proxy(Proxy::url(&url).unwrap())
+        .build()
+        .unwrap();
+    let err = t
+        .send(get(&format!("https://{}/x", support::REMOTE_HOST)))
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Tls, "{err}");
+    assert!(err.to_string().contains("with the proxy"), "{err}");
+}
+
 async fn proxy_refusal_is_a_proxy_error(rt: Runtime) {
     let (proxy, _log) = support::connect_proxy(407);
     let t = client(rt)
@@ -513,33 +593,42 @@ async fn proxy_refusal_is_a_proxy_error(rt: Runtime) {
 }
 
 async fn plain_http_goes_through_a_forwarding_proxy_in_absolute_form(rt: Runtime) {
-    let seen = Arc::new(std::sync::Mutex::new(String::new()));
-    let s = Arc::clone(&seen);
-    let proxy = support::raw(move |mut tcp| {
-        let s = Arc::clone(&s);
-        async move {
-            *s.lock().unwrap() = support::read_head(&mut tcp).await;
-            tcp.write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok")
-                .await
-                .unwrap();
+    // Over a plain `http://` proxy and over an `https://` one (TLS to the proxy).
+    for tls in [false, true] {
+        let seen = Arc::new(std::sync::Mutex::new(String::new()));
+        let s = Arc::clone(&seen);
+        let handler = move |mut tcp: support::Io| {
+            let s = Arc::clone(&s);
+            async move {
+                *s.lock().unwrap() = support::read_head(&mut tcp).await;
+                tcp.write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok")
+                    .await
+                    .unwrap();
+            }
+        };
+        let (proxy, scheme) = match tls {
+            false => (support::raw(handler), "http"),
+            true => (support::raw_tls(handler), "https"),
+        };
+        let mut t = client(rt)
+            .allow_plain_http(true)
+            .proxy(Proxy::url(&format!("{scheme}://u:p@localhost:{}", proxy.addr.port())).unwrap());
+        if let Some(pem) = &proxy.cert_pem {
+            t = t.add_root_certificates_pem(pem.clone());
         }
-    });
-    let t = client(rt)
-        .proxy(Proxy::url(&format!("http://u:p@127.0.0.1:{}", proxy.addr.port())).unwrap())
-        .build()
-        .unwrap();
-    let body = fetch(&t, "http://127.0.0.1:9/path?q=1").await;
-    assert_eq!(body, "ok");
-    let head = seen.lock().unwrap().clone();
-    assert!(
-        head.starts_with("GET http://127.0.0.1:9/path?q=1 HTTP/1.1\r\n"),
-        "{head}"
-    );
-    assert!(
-        head.to_ascii_lowercase()
-            .contains("proxy-authorization: basic dtpw\r\n"),
-        "{head}"
-    );
+        let body = fetch(&t.build().unwrap(), "http://gemini.test/path?q=1").await;
+        assert_eq!(body, "ok");
+        let head = seen.lock().unwrap().clone();
+        assert!(
+            head.starts_with("GET http://gemini.test/path?q=1 HTTP/1.1\r\n"),
+            "{head}"
+        );
+        assert!(
+            head.to_ascii_lowercase()
+                .contains("proxy-authorization: basic dtpw\r\n"),
+            "{head}"
+        );
+    }
 }
 
 async fn dropping_the_response_future_closes_the_connection(rt: Runtime) {
@@ -577,12 +666,12 @@ on_both_runtimes!(
     plain_http_streams_chunks_in_order,
     connection_is_reused_after_a_complete_body,
     pooled_connection_closed_by_server_is_replaced,
+    pooled_connection_dropped_while_idle_is_replaced,
     tls_with_custom_root_negotiates_h2,
     untrusted_certificate_is_a_tls_error,
     dropped_h1_body_closes_the_connection,
     dropped_h2_stream_is_reset,
     response_headers_timeout_fires,
-    idle_timeout_fires_between_frames,
     idle_timeout_follows_the_body_to_another_task,
     concurrent_streams_on_many_tasks_reuse_connections,
     total_timeout_fires_while_frames_keep_coming,
@@ -590,8 +679,10 @@ on_both_runtimes!(
     refused_connection_is_a_connect_error,
     truncated_body_is_closed_mid_body,
     body_ended_by_close_is_read_to_the_end,
+    error_body_is_collected_within_a_bound,
     garbage_response_is_a_protocol_error,
     https_through_a_connect_proxy,
+    https_through_an_https_proxy,
     proxy_refusal_is_a_proxy_error,
     plain_http_goes_through_a_forwarding_proxy_in_absolute_form,
     dropping_the_response_future_closes_the_connection,

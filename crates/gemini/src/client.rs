@@ -162,6 +162,15 @@ pub struct ClientBuilder {
     retry: RetryPolicy,
     max_event_size: usize,
     log_content: bool,
+    tls: TlsRoots,
+}
+
+/// Trust settings for the built-in transport.
+#[derive(Debug, Clone, Default)]
+struct TlsRoots {
+    extra_pem: Vec<Vec<u8>>,
+    #[cfg(feature = "platform-roots")]
+    platform: bool,
 }
 
 impl Default for ClientBuilder {
@@ -180,6 +189,7 @@ impl Default for ClientBuilder {
             retry: RetryPolicy::default(),
             max_event_size: gemini_proto::sse::DEFAULT_MAX_EVENT_SIZE,
             log_content: false,
+            tls: TlsRoots::default(),
         }
     }
 }
@@ -311,6 +321,22 @@ impl ClientBuilder {
         self
     }
 
+    /// Trusts the certificates of a PEM bundle as well, for the built-in transport: a corporate
+    /// TLS-inspecting proxy, or `gemini-emulator --tls` (its CA). `SSL_CERT_FILE`, when set,
+    /// replaces the default roots (see the transport's documentation).
+    pub fn add_root_certificates_pem(mut self, pem: impl Into<Vec<u8>>) -> Self {
+        self.tls.extra_pem.push(pem.into());
+        self
+    }
+
+    /// Uses the operating system's certificate verifier instead of the built-in Mozilla roots,
+    /// for the built-in transport (feature `platform-roots`).
+    #[cfg(feature = "platform-roots")]
+    pub fn platform_roots(mut self, enabled: bool) -> Self {
+        self.tls.platform = enabled;
+        self
+    }
+
     /// Logs the text of prompts' answers at trace level in each call's `tracing` span (default
     /// off: spans carry the model, attempts, status, timing and token counts, never content).
     pub fn log_content(mut self, enabled: bool) -> Self {
@@ -342,7 +368,7 @@ impl ClientBuilder {
         let runtime = None;
         let transport = match self.transport {
             Some(transport) => transport,
-            None => default_transport(runtime, self.timeouts)?,
+            None => default_transport(runtime, self.timeouts, self.tls)?,
         };
         let sleeper = match self.sleep {
             Some(sleep) => Sleeper::Fixed(sleep),
@@ -368,8 +394,16 @@ impl ClientBuilder {
 fn default_transport(
     runtime: Option<Runtime>,
     timeouts: Option<Timeouts>,
+    tls: TlsRoots,
 ) -> Result<Arc<dyn HttpTransport>, Error> {
     let mut builder = gemini_transport::HyperTransport::builder();
+    for pem in tls.extra_pem {
+        builder = builder.add_root_certificates_pem(pem);
+    }
+    #[cfg(feature = "platform-roots")]
+    {
+        builder = builder.platform_roots(tls.platform);
+    }
     if let Some(runtime) = runtime {
         builder = builder.runtime(runtime);
     }
@@ -384,6 +418,7 @@ fn default_transport(
 fn default_transport(
     _runtime: Option<std::convert::Infallible>,
     _timeouts: Option<Timeouts>,
+    _tls: TlsRoots,
 ) -> Result<Arc<dyn HttpTransport>, Error> {
     Err(Error::invalid_request(
         "no transport: enable the `tokio` or `smol` feature, or pass one with ClientBuilder::transport",

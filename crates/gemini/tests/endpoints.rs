@@ -328,3 +328,49 @@ fn the_stream_implements_futures_stream() {
         assert_eq!(texts.concat(), expected);
     });
 }
+
+#[test]
+fn streams_over_tls() {
+    // The path production takes: TLS with HTTP/2 negotiated by ALPN, trusting the emulator's own
+    // CA (the transport's tests check which protocol each side negotiates).
+    let emulator = gemini_emulator::Emulator::start_blocking(
+        gemini_emulator::EmulatorConfig::default().tls(true),
+    )
+    .unwrap();
+    assert!(emulator.base_url().starts_with("https://"));
+    let ca = emulator.tls_ca_pem().unwrap().to_owned();
+    // The answers are a function of the request: a plain-HTTP emulator gives the same one.
+    let expected = expected_text(&common::emulator(), MODEL, PROMPT);
+    on_every_runtime(|runtime| {
+        let ca = ca.clone();
+        let base = emulator.base_url();
+        let expected = expected.clone();
+        async move {
+            let client = gemini::Client::builder()
+                .api_key(KEY)
+                .base_url(base)
+                .add_root_certificates_pem(ca)
+                .build()
+                .unwrap();
+            let answer = client
+                .models()
+                .generate_content_stream(MODEL, PROMPT)
+                .await
+                .unwrap()
+                .final_response()
+                .await
+                .unwrap();
+            assert_eq!(answer.text().unwrap(), expected, "{runtime}");
+        }
+    });
+    assert_eq!(emulator.requests().len(), 4, "one request per runtime");
+    // Without the CA the certificate is refused, as a connect error (not retried in vain).
+    let client = gemini::Client::builder()
+        .api_key(KEY)
+        .base_url(emulator.base_url())
+        .retry_policy(gemini::RetryPolicy::disabled())
+        .build()
+        .unwrap();
+    let error = smol::block_on(client.models().generate_content(MODEL, PROMPT).send()).unwrap_err();
+    assert_eq!(error.kind(), gemini::ErrorKind::Connect, "{error}");
+}

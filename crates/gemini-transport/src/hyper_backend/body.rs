@@ -103,8 +103,8 @@ pub(crate) struct HyperBody {
 }
 
 impl HyperBody {
-    pub(crate) fn new(incoming: Incoming, lease: Option<Lease>, watch: Option<Watch>) -> Self {
-        if let Some(w) = &watch {
+    pub(crate) fn new(incoming: Incoming, lease: Option<Lease>, mut watch: Option<Watch>) -> Self {
+        if let Some(w) = &mut watch {
             w.enter_body();
         }
         let mut body = Self {

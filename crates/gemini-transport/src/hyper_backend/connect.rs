@@ -1,5 +1,5 @@
-//! Establishing connections: TCP (+ `CONNECT` tunnel) (+ TLS with ALPN), then the hyper
-//! handshake, on either runtime.
+//! Establishing connections: TCP (+ TLS to an `https://` proxy) (+ `CONNECT` tunnel) (+ TLS
+//! with ALPN), then the hyper handshake, on either runtime.
 
 use std::io;
 use std::sync::Arc;
@@ -23,9 +23,30 @@ pub(crate) enum Conn {
 #[derive(Debug)]
 pub(crate) struct ConnectParams<'a> {
     pub(crate) key: &'a Arc<Key>,
-    pub(crate) proxy: Option<&'a ProxyUrl>,
+    /// TLS to servers (ALPN `h2` and `http/1.1`, or `http/1.1` only).
     pub(crate) tls: &'a Arc<ClientConfig>,
-    pub(crate) h2_keep_alive: Option<std::time::Duration>,
+    /// TLS to `https://` proxies (ALPN `http/1.1`: tunnels and forwarding are HTTP/1.1).
+    pub(crate) proxy_tls: &'a Arc<ClientConfig>,
+    pub(crate) h2: &'a H2Settings,
+}
+
+/// How HTTP/2 connections are set up (see `HyperTransportBuilder::http2_*`).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct H2Settings {
+    pub(crate) keep_alive: Option<std::time::Duration>,
+    pub(crate) stream_window: u32,
+    pub(crate) connection_window: u32,
+    pub(crate) max_frame_size: u32,
+}
+
+impl H2Settings {
+    /// The defaults, chosen with `benches/transport_paths.rs` (see the crate README).
+    pub(crate) const DEFAULT: Self = Self {
+        keep_alive: None,
+        stream_window: 8 * 1024 * 1024,
+        connection_window: 16 * 1024 * 1024,
+        max_frame_size: 256 * 1024,
+    };
 }
 
 fn strip_brackets(host: &str) -> &str {
@@ -36,10 +57,10 @@ fn connect_error(e: io::Error, what: &str) -> TransportError {
     TransportError::with_source(ErrorKind::Connect, e).with_message(format!("connecting to {what}"))
 }
 
-fn tls_error(e: io::Error) -> TransportError {
+fn tls_error(e: io::Error, with: &str) -> TransportError {
     // tokio-rustls/futures-rustls carry the rustls error inside the io::Error; keep the
     // source chain, flatten the message.
-    let msg = format!("TLS handshake failed: {e}");
+    let msg = format!("TLS handshake with the {with} failed: {e}");
     TransportError::with_source(ErrorKind::Tls, e).with_message(msg)
 }
 
@@ -73,8 +94,11 @@ where
     };
     if h2 {
         let mut b = http2::Builder::new(Exec(rt));
-        b.timer(HyperTimer(rt));
-        if let Some(interval) = p.h2_keep_alive {
+        b.timer(HyperTimer(rt))
+            .initial_stream_window_size(p.h2.stream_window)
+            .initial_connection_window_size(p.h2.connection_window)
+            .max_frame_size(p.h2.max_frame_size);
+        if let Some(interval) = p.h2.keep_alive {
             b.keep_alive_interval(interval).keep_alive_while_idle(true);
         }
         let (sender, conn) = b.handshake(io).await.map_err(proto)?;
@@ -132,8 +156,8 @@ impl ConnectReply {
 }
 
 /// The connection steps for one runtime. They are the same on tokio and smol; only the TCP
-/// stream, the read/write extension traits, the TLS connector and the adapter to hyper's I/O
-/// traits differ, so the steps are written once here and instantiated per runtime below.
+/// stream, the I/O traits, the TLS connector and the adapter to hyper's I/O traits differ, so
+/// the steps are written once here and instantiated per runtime below.
 #[cfg(any(feature = "tokio", feature = "smol"))]
 macro_rules! runtime_connector {
     (
@@ -151,6 +175,10 @@ macro_rules! runtime_connector {
 
             use super::*;
 
+            /// A byte stream the next step can run over: TCP, or TLS over TCP to a proxy.
+            trait Stream: AsyncRead + AsyncWrite + Unpin + Send + 'static {}
+            impl<T: AsyncRead + AsyncWrite + Unpin + Send + 'static> Stream for T {}
+
             async fn tcp(host: &str, port: u16) -> io::Result<$tcp> {
                 let s = <$tcp>::connect((strip_brackets(host), port)).await?;
                 s.set_nodelay(true)?;
@@ -158,7 +186,7 @@ macro_rules! runtime_connector {
             }
 
             async fn tunnel(
-                s: &mut $tcp,
+                s: &mut impl Stream,
                 host: &str,
                 port: u16,
                 proxy: &ProxyUrl,
@@ -166,6 +194,7 @@ macro_rules! runtime_connector {
                 s.write_all(&proxy::connect_request(host, port, proxy))
                     .await
                     .map_err(tunnel_io_error)?;
+                s.flush().await.map_err(tunnel_io_error)?;
                 let mut reply = ConnectReply::default();
                 let mut chunk = [0u8; 512];
                 loop {
@@ -178,31 +207,50 @@ macro_rules! runtime_connector {
 
             pub(super) async fn establish(p: ConnectParams<'_>) -> Result<Conn, TransportError> {
                 let key = p.key;
-                let tcp_stream = match p.proxy {
-                    Some(proxy) => {
-                        let mut s = tcp(&proxy.host, proxy.port)
-                            .await
-                            .map_err(|e| connect_error(e, "proxy"))?;
-                        if key.https {
-                            tunnel(&mut s, &key.host, key.port, proxy).await?;
-                        }
-                        s
-                    }
-                    None => tcp(&key.host, key.port)
+                let Some(proxy) = &key.proxy else {
+                    let s = tcp(&key.host, key.port)
                         .await
-                        .map_err(|e| connect_error(e, "server"))?,
+                        .map_err(|e| connect_error(e, "server"))?;
+                    return to_server(s, &p).await;
                 };
-                if !key.https {
-                    return handshake($io(tcp_stream), false, key.runtime, &p).await;
-                }
-                let name = server_name(&key.host)?;
-                let connector = <$connector>::from(Arc::clone(p.tls));
-                let tls = connector
-                    .connect(name, tcp_stream)
+                let s = tcp(&proxy.host, proxy.port)
                     .await
-                    .map_err(tls_error)?;
+                    .map_err(|e| connect_error(e, "proxy"))?;
+                if !proxy.https {
+                    return through(s, proxy, &p).await;
+                }
+                let s = <$connector>::from(Arc::clone(p.proxy_tls))
+                    .connect(server_name(&proxy.host)?, s)
+                    .await
+                    .map_err(|e| tls_error(e, "proxy"))?;
+                through(s, proxy, &p).await
+            }
+
+            /// On from a connection to `proxy`: a tunnel for HTTPS targets (plain-HTTP
+            /// requests go to the proxy itself, in absolute form).
+            async fn through(
+                mut s: impl Stream,
+                proxy: &ProxyUrl,
+                p: &ConnectParams<'_>,
+            ) -> Result<Conn, TransportError> {
+                if p.key.https {
+                    tunnel(&mut s, &p.key.host, p.key.port, proxy).await?;
+                }
+                to_server(s, p).await
+            }
+
+            /// TLS to the server for HTTPS targets, then the HTTP handshake.
+            async fn to_server(s: impl Stream, p: &ConnectParams<'_>) -> Result<Conn, TransportError> {
+                let key = p.key;
+                if !key.https {
+                    return handshake($io(s), false, key.runtime, p).await;
+                }
+                let tls = <$connector>::from(Arc::clone(p.tls))
+                    .connect(server_name(&key.host)?, s)
+                    .await
+                    .map_err(|e| tls_error(e, "server"))?;
                 let h2 = tls.get_ref().1.alpn_protocol() == Some(b"h2");
-                handshake($io(tls), h2, key.runtime, &p).await
+                handshake($io(tls), h2, key.runtime, p).await
             }
         }
     };
@@ -211,7 +259,7 @@ macro_rules! runtime_connector {
 runtime_connector! {
     #[cfg(feature = "tokio")]
     mod tokio_rt {
-        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
     }
     tcp: tokio::net::TcpStream,
     tls: tokio_rustls::TlsConnector,
@@ -221,9 +269,9 @@ runtime_connector! {
 runtime_connector! {
     #[cfg(feature = "smol")]
     mod smol_rt {
-        use smol::io::{AsyncReadExt, AsyncWriteExt};
+        use futures_lite::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
     }
-    tcp: smol::net::TcpStream,
+    tcp: async_net::TcpStream,
     tls: futures_rustls::TlsConnector,
     io: crate::rt::smol_io::FuturesIo::new,
 }

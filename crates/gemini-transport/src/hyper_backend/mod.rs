@@ -4,6 +4,7 @@ mod body;
 mod connect;
 mod pool;
 mod proxy;
+mod relay;
 mod watchdog;
 
 use std::fmt;
@@ -14,7 +15,7 @@ use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use http::header::{HOST, HeaderValue, PROXY_AUTHORIZATION};
+use http::header::{HOST, PROXY_AUTHORIZATION};
 use http::uri::{PathAndQuery, Uri};
 use http_body_util::Full;
 use rustls_pki_types::CertificateDer;
@@ -23,7 +24,7 @@ use rustls_pki_types::pem::PemObject;
 pub use proxy::Proxy;
 
 use self::body::{HyperBody, Lease, Phase, map_hyper_error};
-use self::connect::{Conn, ConnectParams};
+use self::connect::{Conn, ConnectParams, H2Settings};
 use self::pool::{Checkout, ConnDriver, H1Conn, Key, KeyRef, Pool};
 use self::watchdog::{Limits, Watch};
 use crate::{
@@ -37,8 +38,8 @@ use crate::{
 /// * connection reuse: idle HTTP/1.1 connections are pooled per origin (bounded, expiring),
 ///   HTTP/2 connections are shared; `TCP_NODELAY` is set;
 /// * a body dropped before its end closes its HTTP/1.1 connection (HTTP/2: resets its stream);
-/// * proxies from `HTTPS_PROXY`/`HTTP_PROXY`/`NO_PROXY` by default, or set explicitly
-///   ([`Proxy`]);
+/// * proxies from `HTTPS_PROXY`/`HTTP_PROXY`/`ALL_PROXY`/`NO_PROXY` by default, or set
+///   explicitly ([`Proxy`]); `http://` and `https://` proxies;
 /// * plain `http://` only to loopback hosts unless [`allow_plain_http`] is set.
 ///
 /// # TLS
@@ -46,10 +47,22 @@ use crate::{
 /// rustls with the *ring* crypto provider, set on this transport's own configuration (not
 /// the process-wide default, so another crate's choice cannot change or break it). *ring*
 /// was chosen over aws-lc-rs because it builds with a plain C compiler (no cmake, no nasm)
-/// and quickly, which matters for users' CI and for cross-compiling. The default roots are
-/// Mozilla's, compiled in through `webpki-roots`: reproducible, identical on every OS, no
-/// dependence on the system store. Add private roots (a corporate TLS-inspecting proxy, a
-/// test server) with [`add_root_certificates_pem`] or [`add_root_certificate_der`].
+/// and quickly, which matters for users' CI and for cross-compiling.
+///
+/// Which certificates are trusted:
+///
+/// * by default, Mozilla's roots, compiled in through `webpki-roots`: reproducible, identical
+///   on every OS, no dependence on the system store;
+/// * with `platform_roots(true)` (feature `platform-roots`), the operating system's verifier
+///   instead (`rustls-platform-verifier`): the roots an administrator installed, with the
+///   OS's own policies and revocation checks on macOS, Windows and Android; on Linux and
+///   the BSDs the system's CA bundle (`SSL_CERT_FILE` and `SSL_CERT_DIR` are honoured there);
+/// * when the environment variable `SSL_CERT_FILE` names a PEM bundle, the certificates in
+///   that file *instead of* the two above, as OpenSSL, curl and Python do (turn this off
+///   with [`roots_from_env`]); a file that cannot be read or holds no certificate is an
+///   error naming the variable;
+/// * in every case, the roots added with [`add_root_certificates_pem`] or
+///   [`add_root_certificate_der`] (a corporate TLS-inspecting proxy, a test server).
 ///
 /// # Runtimes
 ///
@@ -58,6 +71,7 @@ use crate::{
 /// inside a tokio runtime and smol otherwise, unless [`runtime`] pins one.
 ///
 /// [`allow_plain_http`]: HyperTransportBuilder::allow_plain_http
+/// [`roots_from_env`]: HyperTransportBuilder::roots_from_env
 /// [`add_root_certificates_pem`]: HyperTransportBuilder::add_root_certificates_pem
 /// [`add_root_certificate_der`]: HyperTransportBuilder::add_root_certificate_der
 /// [`runtime`]: HyperTransportBuilder::runtime
@@ -92,9 +106,13 @@ struct Inner {
     runtime: Option<Runtime>,
     proxy: Proxy,
     tls: Arc<rustls::ClientConfig>,
+    proxy_tls: Arc<rustls::ClientConfig>,
     allow_plain_http: bool,
-    h2_keep_alive: Option<Duration>,
+    h2: H2Settings,
     pool: Arc<Pool>,
+    /// Why every request fails: the configuration from the environment that
+    /// [`HyperTransport::new`] read was invalid.
+    broken: Option<(ErrorKind, String)>,
 }
 
 impl fmt::Debug for HyperTransport {
@@ -143,11 +161,13 @@ pub struct HyperTransportBuilder {
     runtime: Option<Runtime>,
     proxy: Option<Proxy>,
     built_in_roots: bool,
+    platform_roots: bool,
+    roots_from_env: bool,
     extra_roots_der: Vec<Vec<u8>>,
     extra_roots_pem: Vec<Vec<u8>>,
     allow_plain_http: bool,
     http1_only: bool,
-    h2_keep_alive: Option<Duration>,
+    h2: H2Settings,
     max_idle_per_host: usize,
     pool_idle_timeout: Duration,
 }
@@ -159,11 +179,13 @@ impl Default for HyperTransportBuilder {
             runtime: None,
             proxy: None,
             built_in_roots: true,
+            platform_roots: false,
+            roots_from_env: true,
             extra_roots_der: Vec::new(),
             extra_roots_pem: Vec::new(),
             allow_plain_http: false,
             http1_only: false,
-            h2_keep_alive: None,
+            h2: H2Settings::DEFAULT,
             max_idle_per_host: 8,
             pool_idle_timeout: Duration::from_secs(90),
         }
@@ -183,16 +205,42 @@ impl HyperTransportBuilder {
         self
     }
 
-    /// The proxy setting; default [`Proxy::from_env`], read when [`build`](Self::build) runs.
+    /// The proxy setting; default [`Proxy::from_env`], read when [`build`](Self::build) runs
+    /// (an unusable proxy variable then makes `build` fail).
     pub fn proxy(mut self, proxy: Proxy) -> Self {
         self.proxy = Some(proxy);
         self
     }
 
     /// Whether to trust the built-in Mozilla roots (default `true`). Turn off to trust only
-    /// the roots added explicitly.
+    /// the roots added explicitly. Ignored with `platform_roots(true)` (feature
+    /// `platform-roots`) or when `SSL_CERT_FILE` applies.
     pub fn built_in_roots(mut self, enabled: bool) -> Self {
         self.built_in_roots = enabled;
+        self
+    }
+
+    /// Verifies servers with the operating system's verifier and roots instead of the
+    /// built-in Mozilla roots (default `false`); see [`HyperTransport`]'s TLS section.
+    /// Roots added explicitly are trusted as well (except on Android, where
+    /// [`build`](Self::build) then fails).
+    ///
+    /// ```
+    /// let transport = gemini_transport::HyperTransport::builder()
+    ///     .platform_roots(true)
+    ///     .build();
+    /// ```
+    #[cfg(feature = "platform-roots")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "platform-roots")))]
+    pub fn platform_roots(mut self, enabled: bool) -> Self {
+        self.platform_roots = enabled;
+        self
+    }
+
+    /// Whether a PEM bundle named by the environment variable `SSL_CERT_FILE` replaces the
+    /// built-in or platform roots (default `true`), read when [`build`](Self::build) runs.
+    pub fn roots_from_env(mut self, enabled: bool) -> Self {
+        self.roots_from_env = enabled;
         self
     }
 
@@ -224,7 +272,29 @@ impl HyperTransportBuilder {
     /// HTTP/2 keep-alive ping interval (default none). Useful to detect dead connections
     /// during long silent phases of thinking models.
     pub fn http2_keep_alive_interval(mut self, interval: Option<Duration>) -> Self {
-        self.h2_keep_alive = interval;
+        self.h2.keep_alive = interval;
+        self
+    }
+
+    /// HTTP/2 flow control: how many bytes of one response the server may send before this
+    /// client has read them (default 8 MiB: one image event of Gemini's image models arrives
+    /// without waiting for a window update). Larger values use more memory per stream when
+    /// the caller reads slowly.
+    pub fn http2_initial_stream_window_size(mut self, bytes: u32) -> Self {
+        self.h2.stream_window = bytes;
+        self
+    }
+
+    /// HTTP/2 flow control for the whole connection, all streams together (default 16 MiB).
+    pub fn http2_initial_connection_window_size(mut self, bytes: u32) -> Self {
+        self.h2.connection_window = bytes;
+        self
+    }
+
+    /// The largest HTTP/2 frame this client accepts (16 KiB to 16 MiB - 1; default 256 KiB):
+    /// larger frames mean fewer frames, and fewer body chunks, for large events.
+    pub fn http2_max_frame_size(mut self, bytes: u32) -> Self {
+        self.h2.max_frame_size = bytes;
         self
     }
 
@@ -241,39 +311,21 @@ impl HyperTransportBuilder {
     }
 
     /// Builds the transport.
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::Tls`] when an added root certificate does not parse, `SSL_CERT_FILE` cannot
+    /// be used or the platform verifier cannot start; [`ErrorKind::Proxy`] when a proxy
+    /// variable of the environment is unusable (the error names the variable).
     pub fn build(self) -> Result<HyperTransport, TransportError> {
-        let tls_err = |msg: String| TransportError::new(ErrorKind::Tls, msg);
-        let mut roots = rustls::RootCertStore::empty();
-        if self.built_in_roots {
-            roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
-        }
-        for der in self.extra_roots_der {
-            roots.add(CertificateDer::from(der)).map_err(|e| {
-                TransportError::with_source(ErrorKind::Tls, e)
-                    .with_message("invalid root certificate")
-            })?;
-        }
-        for pem in self.extra_roots_pem {
-            let mut n = 0;
-            for cert in CertificateDer::pem_slice_iter(&pem) {
-                let cert =
-                    cert.map_err(|e| tls_err(format!("invalid PEM root certificate: {e}")))?;
-                roots.add(cert).map_err(|e| {
-                    TransportError::with_source(ErrorKind::Tls, e)
-                        .with_message("invalid root certificate")
-                })?;
-                n += 1;
-            }
-            if n == 0 {
-                return Err(tls_err("no certificate in PEM bundle".into()));
-            }
-        }
-        let provider = Arc::new(rustls::crypto::ring::default_provider());
-        let mut tls = rustls::ClientConfig::builder_with_provider(provider)
-            .with_safe_default_protocol_versions()
-            .map_err(|e| TransportError::with_source(ErrorKind::Tls, e))?
-            .with_root_certificates(roots)
-            .with_no_client_auth();
+        let proxy = match self.proxy.clone() {
+            Some(p) => p,
+            None => Proxy::from_env()?,
+        };
+        let tls = self.tls_config()?;
+        let mut proxy_tls = tls.clone();
+        proxy_tls.alpn_protocols = vec![b"http/1.1".to_vec()];
+        let mut tls = tls;
         tls.alpn_protocols = if self.http1_only {
             vec![b"http/1.1".to_vec()]
         } else {
@@ -283,14 +335,129 @@ impl HyperTransportBuilder {
             inner: Arc::new(Inner {
                 timeouts: self.timeouts,
                 runtime: self.runtime,
-                proxy: self.proxy.unwrap_or_else(Proxy::from_env),
+                proxy,
                 tls: Arc::new(tls),
+                proxy_tls: Arc::new(proxy_tls),
                 allow_plain_http: self.allow_plain_http,
-                h2_keep_alive: self.h2_keep_alive,
+                h2: self.h2,
                 pool: Arc::new(Pool::new(self.max_idle_per_host, self.pool_idle_timeout)),
+                broken: None,
             }),
         })
     }
+
+    /// The roots added explicitly.
+    fn extra_roots(&self) -> Result<Vec<CertificateDer<'static>>, TransportError> {
+        let mut roots: Vec<CertificateDer<'static>> = self
+            .extra_roots_der
+            .iter()
+            .map(|der| CertificateDer::from(der.clone()))
+            .collect();
+        for pem in &self.extra_roots_pem {
+            let found = pem_certificates(pem)
+                .map_err(|e| tls_err(format!("invalid PEM root certificate: {e}")))?;
+            if found.is_empty() {
+                return Err(tls_err("no certificate in PEM bundle".into()));
+            }
+            roots.extend(found);
+        }
+        Ok(roots)
+    }
+
+    /// The TLS configuration (without ALPN) with the roots chosen as documented on
+    /// [`HyperTransport`].
+    fn tls_config(&self) -> Result<rustls::ClientConfig, TransportError> {
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let builder = rustls::ClientConfig::builder_with_provider(Arc::clone(&provider))
+            .with_safe_default_protocol_versions()
+            .map_err(|e| TransportError::with_source(ErrorKind::Tls, e))?;
+        let extra = self.extra_roots()?;
+        let env_file = self
+            .roots_from_env
+            .then(|| std::env::var_os("SSL_CERT_FILE"))
+            .flatten()
+            .filter(|v| !v.is_empty());
+        let mut roots = rustls::RootCertStore::empty();
+        if let Some(path) = env_file {
+            add_ssl_cert_file(&mut roots, &path)?;
+        } else if self.platform_roots {
+            return platform_verifier(builder, provider, extra);
+        } else if self.built_in_roots {
+            roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
+        }
+        let invalid = |e| {
+            TransportError::with_source(ErrorKind::Tls, e).with_message("invalid root certificate")
+        };
+        for cert in extra {
+            roots.add(cert).map_err(invalid)?;
+        }
+        Ok(builder.with_root_certificates(roots).with_no_client_auth())
+    }
+}
+
+fn tls_err(msg: String) -> TransportError {
+    TransportError::new(ErrorKind::Tls, msg)
+}
+
+fn pem_certificates(
+    pem: &[u8],
+) -> Result<Vec<CertificateDer<'static>>, rustls_pki_types::pem::Error> {
+    CertificateDer::pem_slice_iter(pem).collect()
+}
+
+/// Adds the certificates of the PEM bundle `SSL_CERT_FILE` names to `roots`.
+fn add_ssl_cert_file(
+    roots: &mut rustls::RootCertStore,
+    path: &std::ffi::OsStr,
+) -> Result<(), TransportError> {
+    let shown = std::path::Path::new(path).display().to_string();
+    let fail = |why: String| tls_err(format!("SSL_CERT_FILE={shown:?}: {why}"));
+    let pem = std::fs::read(path).map_err(|e| fail(format!("cannot read it: {e}")))?;
+    let certs = pem_certificates(&pem).map_err(|e| fail(format!("invalid PEM: {e}")))?;
+    if certs.is_empty() {
+        return Err(fail("no certificate in it".into()));
+    }
+    for cert in certs {
+        roots
+            .add(cert)
+            .map_err(|e| fail(format!("invalid certificate: {e}")))?;
+    }
+    Ok(())
+}
+
+#[cfg(feature = "platform-roots")]
+fn platform_verifier(
+    builder: rustls::ConfigBuilder<rustls::ClientConfig, rustls::WantsVerifier>,
+    provider: Arc<rustls::crypto::CryptoProvider>,
+    extra: Vec<CertificateDer<'static>>,
+) -> Result<rustls::ClientConfig, TransportError> {
+    let fail = |e| {
+        TransportError::with_source(ErrorKind::Tls, e)
+            .with_message("the platform's certificate verifier could not start")
+    };
+    #[cfg(not(target_os = "android"))]
+    let verifier = rustls_platform_verifier::Verifier::new_with_extra_roots(extra, provider);
+    #[cfg(target_os = "android")]
+    let verifier = if extra.is_empty() {
+        rustls_platform_verifier::Verifier::new(provider)
+    } else {
+        return Err(tls_err(
+            "added root certificates cannot be combined with platform roots on Android".into(),
+        ));
+    };
+    Ok(builder
+        .dangerous()
+        .with_custom_certificate_verifier(Arc::new(verifier.map_err(fail)?))
+        .with_no_client_auth())
+}
+
+#[cfg(not(feature = "platform-roots"))]
+fn platform_verifier(
+    _: rustls::ConfigBuilder<rustls::ClientConfig, rustls::WantsVerifier>,
+    _: Arc<rustls::crypto::CryptoProvider>,
+    _: Vec<CertificateDer<'static>>,
+) -> Result<rustls::ClientConfig, TransportError> {
+    unreachable!("platform_roots can only be set with feature `platform-roots`")
 }
 
 impl HyperTransport {
@@ -301,14 +468,48 @@ impl HyperTransport {
 
     /// A transport with the default configuration.
     ///
+    /// It reads the environment as [`HyperTransportBuilder::build`] does; where `build` would
+    /// fail (an unusable proxy variable or `SSL_CERT_FILE`), the transport returned fails
+    /// every request with that error instead. Use the builder to see the error at once.
+    ///
     /// ```
     /// let transport = gemini_transport::HyperTransport::new();
     /// assert_eq!(transport.idle_connections(), 0);
     /// ```
     pub fn new() -> Self {
-        Self::builder()
-            .build()
-            .expect("the default configuration is valid")
+        Self::builder().build().unwrap_or_else(Self::broken)
+    }
+
+    /// A transport that fails every request with `err`.
+    fn broken(err: TransportError) -> Self {
+        let tls = Arc::new(
+            rustls::ClientConfig::builder_with_provider(Arc::new(
+                rustls::crypto::ring::default_provider(),
+            ))
+            .with_safe_default_protocol_versions()
+            .expect("ring supports the default protocol versions")
+            .with_root_certificates(rustls::RootCertStore::empty())
+            .with_no_client_auth(),
+        );
+        let message = err.to_string();
+        let kind = err.kind();
+        let message = message
+            .strip_prefix(&format!("{kind}: "))
+            .unwrap_or(&message)
+            .to_owned();
+        Self {
+            inner: Arc::new(Inner {
+                timeouts: Timeouts::default(),
+                runtime: None,
+                proxy: Proxy::none(),
+                proxy_tls: Arc::clone(&tls),
+                tls,
+                allow_plain_http: false,
+                h2: H2Settings::DEFAULT,
+                pool: Arc::new(Pool::new(0, Duration::ZERO)),
+                broken: Some((kind, message)),
+            }),
+        }
     }
 
     /// Idle HTTP/1.1 connections plus open HTTP/2 connections currently pooled.
@@ -339,7 +540,6 @@ impl HttpTransport for HyperTransport {
 async fn connect_new(
     inner: &Inner,
     key: &Arc<Key>,
-    proxy: Option<&proxy::ProxyUrl>,
     deadline: Option<Instant>,
 ) -> Result<Conn, TransportError> {
     if !key.https && !inner.allow_plain_http && !proxy::is_loopback(&key.host) {
@@ -350,9 +550,9 @@ async fn connect_new(
     }
     let establish = connect::establish(ConnectParams {
         key,
-        proxy,
         tls: &inner.tls,
-        h2_keep_alive: inner.h2_keep_alive,
+        proxy_tls: &inner.proxy_tls,
+        h2: &inner.h2,
     });
     let Some(at) = deadline else {
         return establish.await;
@@ -385,7 +585,6 @@ fn invalid(msg: impl Into<String>) -> TransportError {
 /// deadlines count from the request's start all the same.
 struct HeadWatch {
     limits: Limits,
-    start: Instant,
     watch: Option<Option<Watch>>,
 }
 
@@ -397,14 +596,13 @@ impl HeadWatch {
                 total_by: timeouts.total_timeout().map(|d| start + d),
                 idle: timeouts.idle_timeout(),
             },
-            start,
             watch: None,
         }
     }
 
     fn watch(&mut self) -> Result<&mut Option<Watch>, TransportError> {
         if self.watch.is_none() {
-            self.watch = Some(Watch::start(self.limits, self.start)?);
+            self.watch = Some(Watch::start(self.limits)?);
         }
         Ok(self.watch.as_mut().expect("set above"))
     }
@@ -457,6 +655,9 @@ fn send(
     let start = Instant::now();
     let mut req = request.map(Full::new);
     async move {
+        if let Some((kind, message)) = &inner.broken {
+            return Err(TransportError::new(*kind, message.clone()));
+        }
         // A detected runtime is usable by construction; a pinned one is checked.
         let rt = match inner.runtime {
             Some(rt) => {
@@ -488,7 +689,7 @@ fn send(
                 let key = match &checkout {
                     Checkout::H2(key, _) => Arc::clone(key),
                     Checkout::H1(conn) => Arc::clone(&conn.key),
-                    Checkout::None => Arc::new(origin.to_key()?),
+                    Checkout::None => Arc::new(origin.to_key(&inner.proxy)?),
                 };
                 (key, checkout)
             };
@@ -504,7 +705,6 @@ fn send(
                 Checkout::H1(conn) => Some(conn),
                 Checkout::None => None,
             };
-            let proxy = inner.proxy.select(&key.host, key.port, key.https);
             let mut lease = Lease::new(Arc::downgrade(&inner.pool), pooled);
             loop {
                 let reused = if lease.holds_conn() {
@@ -513,7 +713,7 @@ fn send(
                     lease.hold(conn);
                     true
                 } else {
-                    let mut new = Box::pin(connect_new(&inner, &key, proxy, connect));
+                    let mut new = Box::pin(connect_new(&inner, &key, connect));
                     match hw.wait(new.as_mut()).await? {
                         Conn::H1(conn) => lease.hold(conn),
                         Conn::H2(sender) => {
@@ -523,7 +723,7 @@ fn send(
                     }
                     false
                 };
-                prepare_h1(&mut req, &key, proxy)?;
+                prepare_h1(&mut req, &key);
                 let H1Conn { sender, driver, .. } = lease.conn();
                 if hw.drive(driver, |cx| sender.poll_ready(cx)).await?.is_err() {
                     if reused {
@@ -579,21 +779,15 @@ async fn send_h2(
 
 /// Origin-form URI and `Host` header for a direct HTTP/1.1 request; absolute form (and proxy
 /// credentials) when a plain-HTTP request goes to a forwarding proxy.
-fn prepare_h1(
-    req: &mut http::Request<pool::ReqBody>,
-    key: &Key,
-    proxy: Option<&proxy::ProxyUrl>,
-) -> Result<(), TransportError> {
+fn prepare_h1(req: &mut http::Request<pool::ReqBody>, key: &Key) {
     *req.version_mut() = http::Version::HTTP_11;
     if !req.headers().contains_key(HOST) {
         req.headers_mut().insert(HOST, key.host_header.clone());
     }
-    match proxy {
+    match &key.proxy {
         Some(p) if !key.https => {
             if let Some(auth) = &p.authorization {
-                let value = HeaderValue::from_str(auth)
-                    .map_err(|_| invalid("invalid proxy credentials"))?;
-                req.headers_mut().insert(PROXY_AUTHORIZATION, value);
+                req.headers_mut().insert(PROXY_AUTHORIZATION, auth.clone());
             }
         }
         _ => {
@@ -604,7 +798,6 @@ fn prepare_h1(
             }
         }
     }
-    Ok(())
 }
 
 #[cfg(test)]
@@ -675,9 +868,12 @@ mod tests {
             let mut req = http::Request::get(uri)
                 .body(Full::new(Bytes::new()))
                 .unwrap();
-            let key = KeyRef::of(req.uri(), rt).unwrap().to_key().unwrap();
+            let key = KeyRef::of(req.uri(), rt)
+                .unwrap()
+                .to_key(&Proxy::none())
+                .unwrap();
             assert_eq!((key.host.as_str(), key.port), (host, port), "{uri}");
-            prepare_h1(&mut req, &key, None).unwrap();
+            prepare_h1(&mut req, &key);
             assert_eq!(req.uri(), path, "{uri}");
             assert_eq!(req.headers()[HOST], host_header, "{uri}");
             assert_eq!(req.version(), http::Version::HTTP_11);
@@ -687,8 +883,11 @@ mod tests {
             .header(HOST, "virtual.example")
             .body(Full::new(Bytes::new()))
             .unwrap();
-        let key = KeyRef::of(req.uri(), rt).unwrap().to_key().unwrap();
-        prepare_h1(&mut req, &key, None).unwrap();
+        let key = KeyRef::of(req.uri(), rt)
+            .unwrap()
+            .to_key(&Proxy::none())
+            .unwrap();
+        prepare_h1(&mut req, &key);
         assert_eq!(req.headers()[HOST], "virtual.example");
     }
 
@@ -697,7 +896,7 @@ mod tests {
         let rt = Runtime::detect().unwrap_or_else(any_rt);
         let uri = |s: &str| s.parse::<Uri>().unwrap();
         let a = uri("https://Example.com:8443/a");
-        let key = KeyRef::of(&a, rt).unwrap().to_key().unwrap();
+        let key = KeyRef::of(&a, rt).unwrap().to_key(&Proxy::none()).unwrap();
         let same = uri("https://example.COM:8443/b?c");
         assert!(key.matches(KeyRef::of(&same, rt).unwrap()));
         for other in [
@@ -714,7 +913,7 @@ mod tests {
         }
         let e = KeyRef::of(&uri("http://:80/"), rt)
             .unwrap()
-            .to_key()
+            .to_key(&Proxy::none())
             .unwrap_err();
         assert_eq!(e.kind(), ErrorKind::InvalidRequest);
     }

@@ -4,12 +4,7 @@
 //! timeout) and are returned only when a response body was read to its end. HTTP/2: one
 //! shared connection per origin, multiplexed.
 
-use std::fmt;
-use std::future::Future;
-use std::pin::Pin;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
-use std::task::{Context, Poll, Wake, Waker};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
@@ -18,7 +13,8 @@ use http::uri::{Authority, Uri};
 use http_body_util::Full;
 use hyper::client::conn::{http1, http2};
 
-use crate::rt::same_waker;
+use super::proxy::{Proxy, ProxyUrl};
+pub(crate) use super::relay::ConnDriver;
 use crate::{ErrorKind, Runtime, TransportError};
 
 pub(crate) type ReqBody = Full<Bytes>;
@@ -37,6 +33,8 @@ pub(crate) struct Key {
     pub(crate) runtime: Runtime,
     /// The `Host` header of HTTP/1.1 requests to this origin.
     pub(crate) host_header: HeaderValue,
+    /// The proxy requests to this origin go through (chosen once, when the key is made).
+    pub(crate) proxy: Option<ProxyUrl>,
 }
 
 /// A request's origin, borrowed from its URI, to look connections up without allocating.
@@ -73,8 +71,9 @@ impl<'a> KeyRef<'a> {
         })
     }
 
-    /// The owned key, with the host and port parsed and the `Host` header made.
-    pub(crate) fn to_key(self) -> Result<Key, TransportError> {
+    /// The owned key, with the host and port parsed, the `Host` header made and the proxy
+    /// chosen.
+    pub(crate) fn to_key(self, proxy: &Proxy) -> Result<Key, TransportError> {
         let host = self.authority.host();
         if host.is_empty() {
             return Err(invalid(format!("no host in {}", self.authority)));
@@ -90,7 +89,14 @@ impl<'a> KeyRef<'a> {
             HeaderValue::from_str(&format!("{host}:{port}"))
         }
         .map_err(|_| invalid(format!("invalid host in {}", self.authority)))?;
+        let origin = Uri::builder()
+            .scheme(if self.https { "https" } else { "http" })
+            .authority(self.authority.clone())
+            .path_and_query("/")
+            .build()
+            .map_err(|e| invalid(format!("invalid origin {}: {e}", self.authority)))?;
         Ok(Key {
+            proxy: proxy.select(&origin),
             https: self.https,
             authority: self.authority.clone(),
             host: host.to_owned(),
@@ -127,152 +133,6 @@ pub(crate) enum Checkout {
     /// An idle HTTP/1.1 connection, now the caller's.
     H1(H1Conn),
     None,
-}
-
-/// An HTTP/1.1 connection's I/O future, driven by whichever task is using the connection.
-///
-/// hyper's connection future does the reading and writing. It is not spawned: the response
-/// future polls it while waiting for the headers and the body polls it for each frame, so a
-/// frame goes from the socket to the reader within one task, with no cross-task (on smol:
-/// cross-thread) wake-up per frame. An idle pooled connection is not polled at all; the next
-/// request to take it drives it again (and finds it closed if the server hung up meanwhile).
-/// Dropping the driver closes the socket at once.
-///
-/// The connection and the reader wake each other (data handed over, "want more" signalled).
-/// Within one poll those wake-ups are absorbed by [`Relay`]: the driver polls both again
-/// instead of asking the executor to, which on tokio would cost a syscall (an eventfd write)
-/// per wake-up.
-pub(crate) struct ConnDriver {
-    io: Option<Pin<Box<dyn Future<Output = ()> + Send>>>,
-    relay: Arc<Relay>,
-    /// A waker for `relay`, made once.
-    waker: Waker,
-    /// The task waker last stored in `relay`.
-    task: Option<Waker>,
-}
-
-/// The waker the connection and the reader see: while the driver is polling them it only
-/// notes a wake-up; otherwise it wakes the task that last polled the driver.
-#[derive(Debug, Default)]
-struct Relay {
-    polling: AtomicBool,
-    woken: AtomicBool,
-    task: Mutex<Option<Waker>>,
-}
-
-impl Wake for Relay {
-    fn wake(self: Arc<Self>) {
-        self.wake_by_ref();
-    }
-
-    fn wake_by_ref(self: &Arc<Self>) {
-        self.woken.store(true, Ordering::SeqCst);
-        if !self.polling.load(Ordering::SeqCst) {
-            let task = self.task.lock().unwrap_or_else(|p| p.into_inner()).clone();
-            if let Some(task) = task {
-                task.wake();
-            }
-        }
-    }
-}
-
-impl fmt::Debug for ConnDriver {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("ConnDriver")
-            .field("running", &self.io.is_some())
-            .finish()
-    }
-}
-
-/// Rounds of polling within one call before handing a wake-up back to the executor.
-const MAX_ROUNDS: usize = 4;
-
-impl ConnDriver {
-    pub(crate) fn new<F>(io: F) -> Self
-    where
-        F: Future<Output = ()> + Send + 'static,
-    {
-        let relay = Arc::new(Relay::default());
-        Self {
-            io: Some(Box::pin(io)),
-            waker: Waker::from(Arc::clone(&relay)),
-            relay,
-            task: None,
-        }
-    }
-
-    /// Polls `f` (something the connection feeds) and, while it waits, the connection's I/O,
-    /// again while they wake each other, until `f` is ready or both wait on the outside world.
-    ///
-    /// `f` goes first: when what it waits for has already arrived (a free connection, the rest
-    /// of a frame the connection read earlier), the connection is not polled at all, and a
-    /// connection poll is the expensive part of a request.
-    pub(crate) fn poll_with<T>(
-        &mut self,
-        cx: &mut Context<'_>,
-        mut f: impl FnMut(&mut Context<'_>) -> Poll<T>,
-    ) -> Poll<T> {
-        if !self
-            .task
-            .as_ref()
-            .is_some_and(|w| same_waker(w, cx.waker()))
-        {
-            *self.relay.task.lock().unwrap_or_else(|p| p.into_inner()) = Some(cx.waker().clone());
-            self.task = Some(cx.waker().clone());
-        }
-        let mut icx = Context::from_waker(&self.waker);
-        self.relay.polling.store(true, Ordering::SeqCst);
-        let mut result = Poll::Pending;
-        for _ in 0..MAX_ROUNDS {
-            self.relay.woken.store(false, Ordering::SeqCst);
-            result = f(&mut icx);
-            let Some(io) = self.io.as_mut().filter(|_| result.is_pending()) else {
-                break;
-            };
-            if io.as_mut().poll(&mut icx).is_ready() {
-                // The connection ended; what it delivered shows through `f` next round.
-                self.io = None;
-                self.relay.woken.store(true, Ordering::SeqCst);
-            }
-            if !self.relay.woken.load(Ordering::SeqCst) {
-                break;
-            }
-        }
-        self.relay.polling.store(false, Ordering::SeqCst);
-        // A wake-up after the last round (or past the round limit) must reach the task.
-        if result.is_pending() && self.relay.woken.swap(false, Ordering::SeqCst) {
-            cx.waker().wake_by_ref();
-        }
-        result
-    }
-
-    /// A response was read to its end: lets the connection reach its idle state now (hyper
-    /// then checks the socket once more and asks for the next request) rather than at the
-    /// start of the next request, and forgets the task, which is done with the connection.
-    pub(crate) fn settle(&mut self) {
-        *self.relay.task.lock().unwrap_or_else(|p| p.into_inner()) = None;
-        self.task = None;
-        if let Some(io) = &mut self.io {
-            // Wake-ups from here on reach no task: the next user polls the connection anyway.
-            if io
-                .as_mut()
-                .poll(&mut Context::from_waker(&self.waker))
-                .is_ready()
-            {
-                self.io = None;
-            }
-        }
-    }
-
-    /// Runs `f`, which hands the connection work (a request), without passing on the wake-up
-    /// that causes: the caller polls the connection next, through
-    /// [`poll_with`](Self::poll_with).
-    pub(crate) fn handing_over<R>(&self, f: impl FnOnce() -> R) -> R {
-        self.relay.polling.store(true, Ordering::SeqCst);
-        let r = f();
-        self.relay.polling.store(false, Ordering::SeqCst);
-        r
-    }
 }
 
 /// An HTTP/1.1 connection: its request sender, its I/O and its origin.

@@ -4,24 +4,27 @@
 //! minutes away, yet with runtime timers every request registered (and later removed) two of
 //! them, and while one is registered tokio's driver reads the clock on every park, that is on
 //! every body frame. Registering a timer earlier than any other also wakes the driver through
-//! its eventfd. Measured against a bare hyper client on the same streamed request
-//! (`benches/transport_overhead.rs`), that was 10 to 15% of the time to first byte.
+//! its eventfd. Measured against a bare hyper client on the same streamed request, that was 10
+//! to 15% of the time to first byte.
 //!
-//! Here a request registers one [`Watch`] (a lock and a heap push); the body records progress
-//! with one relaxed store per frame, and checks one atomic when it would return `Pending`. A
-//! single process-wide thread, started at the first request with a timeout, sleeps until the
-//! earliest check is due, fires expired watches by waking their tasks, and otherwise does not
-//! run. It never touches a runtime, so the timeouts behave the same on tokio, smol or any
-//! executor (and do not follow tokio's paused test clock).
+//! Here a request registers one [`Watch`] (a lock and a heap push) for its headers and total
+//! deadlines. A single process-wide thread, started at the first request with a timeout,
+//! sleeps until the earliest deadline is due, fires expired watches by waking their tasks,
+//! and otherwise does not run. It never touches a runtime, so the timeouts behave the same on
+//! tokio, smol or any executor (and do not follow tokio's paused test clock).
 //!
-//! The idle timeout is checked on a tick of `idle / 16`. The silence is counted from the
-//! first check that saw the last frame (which arrived up to one tick earlier), and fires at
-//! the first check where it reaches `idle`: after between `idle` and `idle × 9/8` of actual
-//! silence.
+//! The idle timeout measures how long the caller has been *waiting* for body data: the body
+//! records the moment a poll finds nothing to return (one clock read per wait, one atomic
+//! store), and forgets it when a frame arrives. Time the caller spends elsewhere between polls
+//! (a slow consumer, a full channel downstream) is not a wait, so backpressure never trips it.
+//! The thread keeps at most one idle entry per watch, due when the current wait would exceed
+//! the limit; when it comes due it fires if that wait is still going on, moves to the deadline
+//! of a later wait, or is dropped when the caller is not waiting (the next wait schedules a
+//! new one). A timeout therefore fires at the moment the wait exceeds the limit.
 
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
-use std::sync::atomic::{AtomicU8, AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex, OnceLock, Weak};
 use std::task::Waker;
 use std::time::{Duration, Instant};
@@ -38,6 +41,9 @@ const FIRED_HEADERS: u8 = 1;
 const FIRED_IDLE: u8 = 2;
 const FIRED_TOTAL: u8 = 3;
 
+/// `waiting_since` when the caller is not waiting.
+const NOT_WAITING: u64 = 0;
+
 /// What one request is watched for.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Limits {
@@ -45,7 +51,7 @@ pub(crate) struct Limits {
     pub(crate) headers_by: Option<Instant>,
     /// When the whole exchange must have ended.
     pub(crate) total_by: Option<Instant>,
-    /// The longest silence allowed between body frames.
+    /// The longest the caller may wait for body data.
     pub(crate) idle: Option<Duration>,
 }
 
@@ -55,24 +61,34 @@ impl Limits {
     }
 }
 
+/// The instant every `waiting_since` counts from.
+fn epoch() -> Instant {
+    static EPOCH: OnceLock<Instant> = OnceLock::new();
+    *EPOCH.get_or_init(Instant::now)
+}
+
+/// `t` as nanoseconds after [`epoch`], never [`NOT_WAITING`].
+fn stamp(t: Instant) -> u64 {
+    u64::try_from(t.saturating_duration_since(epoch()).as_nanos())
+        .unwrap_or(u64::MAX)
+        .max(1)
+}
+
+fn unstamp(n: u64) -> Instant {
+    epoch() + Duration::from_nanos(n)
+}
+
 #[derive(Debug)]
 struct Shared {
     limits: Limits,
     phase: AtomicU8,
-    /// Body frames seen so far (written by the body only).
-    progress: AtomicU64,
     fired: AtomicU8,
+    /// When the caller started its current wait for body data ([`stamp`]), or
+    /// [`NOT_WAITING`].
+    waiting_since: AtomicU64,
+    /// An idle entry for this watch is in the watchdog's heap.
+    idle_scheduled: AtomicBool,
     waker: Mutex<Option<Waker>>,
-    /// The watchdog's own bookkeeping for the idle check (touched by its thread only; a
-    /// mutex keeps this `Sync` without `unsafe`, and it is never contended).
-    idle_state: Mutex<IdleState>,
-}
-
-#[derive(Debug)]
-struct IdleState {
-    seen_progress: u64,
-    seen_phase: u8,
-    silent_since: Instant,
 }
 
 /// A request's registration with the watchdog. Dropping it unregisters (lazily).
@@ -81,12 +97,14 @@ pub(crate) struct Watch {
     shared: Arc<Shared>,
     /// The task waker last stored in `shared.waker`.
     registered: Option<Waker>,
-    frames: u64,
+    /// The body's side of `shared.waiting_since`: a wait is in progress.
+    waiting: bool,
+    in_body: bool,
 }
 
 impl Watch {
-    /// Starts watching a request sent at `start`. `None` when no timeout applies.
-    pub(crate) fn start(limits: Limits, start: Instant) -> Result<Option<Watch>, TransportError> {
+    /// Starts watching a request. `None` when no timeout applies.
+    pub(crate) fn start(limits: Limits) -> Result<Option<Watch>, TransportError> {
         if limits.is_empty() {
             return Ok(None);
         }
@@ -95,41 +113,47 @@ impl Watch {
         let shared = Arc::new(Shared {
             limits,
             phase: AtomicU8::new(PHASE_HEAD),
-            progress: AtomicU64::new(0),
             fired: AtomicU8::new(FIRED_NONE),
+            waiting_since: AtomicU64::new(NOT_WAITING),
+            idle_scheduled: AtomicBool::new(false),
             waker: Mutex::new(None),
-            idle_state: Mutex::new(IdleState {
-                seen_progress: 0,
-                seen_phase: PHASE_HEAD,
-                silent_since: start,
-            }),
         });
-        if let Some(due) = next_check(&limits, PHASE_HEAD, start) {
-            dog.schedule(due, &shared);
+        if let Some(due) = next_deadline(&limits, PHASE_HEAD) {
+            dog.schedule(due, EntryKind::Deadline, &shared);
         }
         Ok(Some(Watch {
             shared,
             registered: None,
-            frames: 0,
+            waiting: false,
+            in_body: false,
         }))
     }
 
     /// The response headers arrived: from now on the idle timeout applies.
-    pub(crate) fn enter_body(&self) {
+    pub(crate) fn enter_body(&mut self) {
+        self.in_body = true;
         self.shared.phase.store(PHASE_BODY, Ordering::Release);
     }
 
-    /// A body frame arrived.
+    /// A body frame arrived: the caller's wait, if any, is over.
     pub(crate) fn progress(&mut self) {
-        self.frames += 1;
-        self.shared.progress.store(self.frames, Ordering::Relaxed);
+        if self.waiting {
+            self.waiting = false;
+            self.shared
+                .waiting_since
+                .store(NOT_WAITING, Ordering::SeqCst);
+        }
     }
 
     /// The timeout that fired, if one did; otherwise makes sure the watchdog wakes the task
-    /// behind `waker` when one fires. Call it when about to return `Pending`.
+    /// behind `waker` when one fires. Call it when about to return `Pending`: in the body
+    /// phase, that starts (or continues) a wait for data, which the idle timeout measures.
     pub(crate) fn check(&mut self, waker: &Waker) -> Option<TransportError> {
         if let Some(err) = self.fired() {
             return Some(err);
+        }
+        if self.in_body && !self.waiting {
+            self.start_wait();
         }
         if self
             .registered
@@ -144,6 +168,24 @@ impl Watch {
         self.fired()
     }
 
+    fn start_wait(&mut self) {
+        let Some(idle) = self.shared.limits.idle else {
+            return;
+        };
+        self.waiting = true;
+        let now = Instant::now();
+        self.shared
+            .waiting_since
+            .store(stamp(now), Ordering::SeqCst);
+        // The watchdog clears the flag (and then looks at `waiting_since` again) when it drops
+        // the idle entry, so a wait that starts meanwhile is seen by one side or the other.
+        if !self.shared.idle_scheduled.swap(true, Ordering::SeqCst)
+            && let Ok(dog) = watchdog()
+        {
+            dog.schedule(now + idle, EntryKind::Idle, &self.shared);
+        }
+    }
+
     fn fired(&self) -> Option<TransportError> {
         let (kind, msg) = match self.shared.fired.load(Ordering::Acquire) {
             FIRED_NONE => return None,
@@ -154,7 +196,7 @@ impl Watch {
             FIRED_IDLE => (
                 TimeoutKind::Idle,
                 format!(
-                    "no body frame for {:?}",
+                    "waited {:?} for a body frame",
                     self.shared.limits.idle.unwrap_or_default()
                 ),
             ),
@@ -184,64 +226,71 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
-fn idle_tick(idle: Duration) -> Duration {
-    (idle / 16).max(Duration::from_millis(1))
-}
-
-/// When the watchdog should next look at a watch in `phase`, as of `now`.
-fn next_check(limits: &Limits, phase: u8, now: Instant) -> Option<Instant> {
-    let mut due = limits.total_by;
-    let mut consider = |t: Option<Instant>| {
-        if let Some(t) = t {
-            due = Some(due.map_or(t, |d| d.min(t)));
-        }
-    };
+/// The next headers or total deadline of a watch in `phase`.
+fn next_deadline(limits: &Limits, phase: u8) -> Option<Instant> {
     match phase {
-        PHASE_HEAD => {
-            consider(limits.headers_by);
-            // The body may start at any moment; look in on that tick by tick.
-            consider(limits.idle.map(|i| now + idle_tick(i)));
-        }
-        PHASE_BODY => consider(limits.idle.map(|i| now + idle_tick(i))),
-        _ => return None,
+        PHASE_HEAD => match (limits.headers_by, limits.total_by) {
+            (Some(h), Some(t)) => Some(h.min(t)),
+            (h, t) => h.or(t),
+        },
+        PHASE_BODY => limits.total_by,
+        _ => None,
     }
-    due
 }
 
-/// Decides one due watch: `Ok(Some(next))` to look again then, `Ok(None)` to forget it,
+/// Decides one due entry: `Ok(Some(next))` to look again then, `Ok(None)` to forget it,
 /// `Err(code)` to fire.
-fn evaluate(s: &Shared, now: Instant) -> Result<Option<Instant>, u8> {
+fn evaluate(s: &Shared, kind: EntryKind, now: Instant) -> Result<Option<Instant>, u8> {
     let phase = s.phase.load(Ordering::Acquire);
     if phase == PHASE_DONE || s.fired.load(Ordering::Acquire) != FIRED_NONE {
         return Ok(None);
     }
-    if s.limits.total_by.is_some_and(|t| t <= now) {
-        return Err(FIRED_TOTAL);
-    }
-    if phase == PHASE_HEAD {
-        if s.limits.headers_by.is_some_and(|t| t <= now) {
-            return Err(FIRED_HEADERS);
+    match kind {
+        EntryKind::Deadline => {
+            if s.limits.total_by.is_some_and(|t| t <= now) {
+                return Err(FIRED_TOTAL);
+            }
+            if phase == PHASE_HEAD && s.limits.headers_by.is_some_and(|t| t <= now) {
+                return Err(FIRED_HEADERS);
+            }
+            Ok(next_deadline(&s.limits, phase))
         }
-    } else if let Some(idle) = s.limits.idle {
-        let mut st = lock(&s.idle_state);
-        let progress = s.progress.load(Ordering::Relaxed);
-        if st.seen_phase != phase || st.seen_progress != progress {
-            // Headers or a frame arrived since the last look: the silence starts over. The
-            // arrival may have been up to one tick ago; the bound in the module docs allows it.
-            st.seen_phase = phase;
-            st.seen_progress = progress;
-            st.silent_since = now;
-        } else if now.duration_since(st.silent_since) >= idle {
-            return Err(FIRED_IDLE);
+        EntryKind::Idle => {
+            let Some(idle) = s.limits.idle else {
+                return Ok(None);
+            };
+            let mut since = s.waiting_since.load(Ordering::SeqCst);
+            if since == NOT_WAITING {
+                s.idle_scheduled.store(false, Ordering::SeqCst);
+                // A wait that started between the load and the store scheduled nothing (the
+                // flag was still set): keep the entry for it, unless it did schedule one.
+                since = s.waiting_since.load(Ordering::SeqCst);
+                if since == NOT_WAITING || s.idle_scheduled.swap(true, Ordering::SeqCst) {
+                    return Ok(None);
+                }
+            }
+            let deadline = unstamp(since) + idle;
+            if deadline <= now {
+                Err(FIRED_IDLE)
+            } else {
+                Ok(Some(deadline))
+            }
         }
     }
-    Ok(next_check(&s.limits, phase, now))
+}
+
+/// What a heap entry stands for: the headers and total deadlines, or the current wait.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum EntryKind {
+    Deadline,
+    Idle,
 }
 
 #[derive(Debug)]
 struct Entry {
     due: Instant,
     seq: u64,
+    kind: EntryKind,
     watch: Weak<Shared>,
 }
 
@@ -270,6 +319,19 @@ struct Queue {
     wakes_at: Option<Instant>,
 }
 
+impl Queue {
+    fn push(&mut self, due: Instant, kind: EntryKind, watch: Weak<Shared>) {
+        let seq = self.seq;
+        self.seq += 1;
+        self.heap.push(Reverse(Entry {
+            due,
+            seq,
+            kind,
+            watch,
+        }));
+    }
+}
+
 #[derive(Debug)]
 struct Watchdog {
     queue: Mutex<Queue>,
@@ -283,6 +345,7 @@ static WATCHDOG: OnceLock<Result<Arc<Watchdog>, String>> = OnceLock::new();
 fn watchdog() -> Result<&'static Arc<Watchdog>, TransportError> {
     WATCHDOG
         .get_or_init(|| {
+            epoch();
             let dog = Arc::new(Watchdog {
                 queue: Mutex::default(),
                 cond: Condvar::new(),
@@ -305,10 +368,10 @@ fn watchdog() -> Result<&'static Arc<Watchdog>, TransportError> {
 }
 
 impl Watchdog {
-    fn schedule(&self, due: Instant, watch: &Arc<Shared>) {
+    fn schedule(&self, due: Instant, kind: EntryKind, watch: &Arc<Shared>) {
         let live = self.live.load(Ordering::Relaxed);
         let mut q = lock(&self.queue);
-        if q.heap.len() > 2 * live + 64 {
+        if q.heap.len() > 4 * live + 64 {
             // Mostly finished requests: drop them now rather than when they come due.
             let entries = std::mem::take(&mut q.heap).into_vec();
             q.heap = entries
@@ -320,13 +383,7 @@ impl Watchdog {
                 })
                 .collect();
         }
-        let seq = q.seq;
-        q.seq += 1;
-        q.heap.push(Reverse(Entry {
-            due,
-            seq,
-            watch: Arc::downgrade(watch),
-        }));
+        q.push(due, kind, Arc::downgrade(watch));
         if q.wakes_at.is_none_or(|w| due < w) {
             drop(q);
             self.cond.notify_one();
@@ -345,16 +402,8 @@ impl Watchdog {
                 let Some(shared) = entry.watch.upgrade() else {
                     continue;
                 };
-                match evaluate(&shared, now) {
-                    Ok(Some(due)) => {
-                        let seq = q.seq;
-                        q.seq += 1;
-                        q.heap.push(Reverse(Entry {
-                            due,
-                            seq,
-                            watch: entry.watch,
-                        }));
-                    }
+                match evaluate(&shared, entry.kind, now) {
+                    Ok(Some(due)) => q.push(due, entry.kind, entry.watch),
                     Ok(None) => {}
                     Err(code) => fire.push((shared, code)),
                 }
@@ -363,7 +412,14 @@ impl Watchdog {
             if !fire.is_empty() {
                 drop(q);
                 for (shared, code) in fire {
-                    shared.fired.store(code, Ordering::Release);
+                    // The first timeout to fire is the one reported.
+                    if shared
+                        .fired
+                        .compare_exchange(FIRED_NONE, code, Ordering::AcqRel, Ordering::Acquire)
+                        .is_err()
+                    {
+                        continue;
+                    }
                     let waker = lock(&shared.waker).take();
                     if let Some(w) = waker {
                         w.wake();
@@ -389,7 +445,6 @@ impl Watchdog {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::sync::atomic::AtomicBool;
     use std::task::Wake;
 
     struct Flag(AtomicBool);
@@ -408,34 +463,34 @@ mod tests {
         }
     }
 
-    /// Polls `check` until it reports a timeout, or gives up after `limit`.
-    fn wait_fired(w: &mut Watch, limit: Duration) -> (Option<TransportError>, bool) {
+    fn flag() -> (Arc<Flag>, Waker) {
         let flag = Arc::new(Flag(AtomicBool::new(false)));
         let waker = Waker::from(Arc::clone(&flag));
-        let until = Instant::now() + limit;
-        while Instant::now() < until {
-            if let Some(e) = w.check(&waker) {
-                return (Some(e), flag.0.load(Ordering::SeqCst));
-            }
-            std::thread::sleep(Duration::from_millis(2));
+        (flag, waker)
+    }
+
+    /// Calls `check` (a poll returning `Pending`), then waits up to `limit` for the waker to
+    /// be woken and returns what `check` says then.
+    fn wait_fired(w: &mut Watch, limit: Duration) -> (Option<TransportError>, bool) {
+        let (flag, waker) = flag();
+        if let Some(e) = w.check(&waker) {
+            return (Some(e), false);
         }
-        (None, flag.0.load(Ordering::SeqCst))
+        let until = Instant::now() + limit;
+        while Instant::now() < until && !flag.0.load(Ordering::SeqCst) {
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        (w.check(&waker), flag.0.load(Ordering::SeqCst))
     }
 
     #[test]
     fn no_limits_no_watch() {
-        assert!(
-            Watch::start(limits(None, None, None), Instant::now())
-                .unwrap()
-                .is_none()
-        );
+        assert!(Watch::start(limits(None, None, None)).unwrap().is_none());
     }
 
     #[test]
     fn headers_deadline_fires_in_head_phase_and_wakes_the_task() {
-        let mut w = Watch::start(limits(Some(30), None, None), Instant::now())
-            .unwrap()
-            .unwrap();
+        let mut w = Watch::start(limits(Some(30), None, None)).unwrap().unwrap();
         let (err, woken) = wait_fired(&mut w, Duration::from_secs(5));
         let err = err.expect("fired");
         assert_eq!(err.timeout_kind(), Some(TimeoutKind::ResponseHeaders));
@@ -444,7 +499,7 @@ mod tests {
 
     #[test]
     fn headers_deadline_does_not_apply_to_the_body() {
-        let mut w = Watch::start(limits(Some(20), None, Some(150)), Instant::now())
+        let mut w = Watch::start(limits(Some(20), None, Some(150)))
             .unwrap()
             .unwrap();
         w.enter_body();
@@ -453,37 +508,58 @@ mod tests {
     }
 
     #[test]
-    fn idle_fires_only_after_silence() {
-        let start = Instant::now();
-        let mut w = Watch::start(limits(None, Some(160), None), start)
+    fn idle_counts_only_the_callers_waits() {
+        let mut w = Watch::start(limits(None, Some(100), None))
             .unwrap()
             .unwrap();
         w.enter_body();
-        let waker = Waker::from(Arc::new(Flag(AtomicBool::new(false))));
-        // Frames every 20 ms for 400 ms: well over the idle timeout in all, never silent.
-        let mut last_frame = start;
-        while start.elapsed() < Duration::from_millis(400) {
+        let (_flag, waker) = flag();
+        // Short waits, each ended by a frame, and long stretches without a wait in between:
+        // never a timeout, although the watch lives for several idle timeouts.
+        for _ in 0..3 {
+            assert!(w.check(&waker).is_none());
+            std::thread::sleep(Duration::from_millis(30));
             w.progress();
-            last_frame = Instant::now();
-            assert!(w.check(&waker).is_none(), "fired while frames flowed");
-            std::thread::sleep(Duration::from_millis(20));
+            std::thread::sleep(Duration::from_millis(150));
+            assert!(
+                w.fired().is_none(),
+                "fired while the caller was not waiting"
+            );
         }
-        let (err, _) = wait_fired(&mut w, Duration::from_secs(5));
-        let silence = last_frame.elapsed();
+        // A wait that lasts: fires when it exceeds the limit.
+        let waiting = Instant::now();
+        let (err, woken) = wait_fired(&mut w, Duration::from_secs(5));
+        let waited = waiting.elapsed();
         assert_eq!(err.unwrap().timeout_kind(), Some(TimeoutKind::Idle));
+        assert!(woken);
         assert!(
-            silence >= Duration::from_millis(160),
-            "fired after {silence:?} of silence"
+            waited >= Duration::from_millis(100),
+            "fired after {waited:?}"
         );
+    }
+
+    #[test]
+    fn a_wait_that_starts_while_the_idle_entry_is_dropped_is_seen() {
+        // The idle entry comes due while the caller is not waiting and is dropped; the next
+        // wait schedules a new one.
+        let mut w = Watch::start(limits(None, Some(40), None)).unwrap().unwrap();
+        w.enter_body();
+        let (_flag, waker) = flag();
+        assert!(w.check(&waker).is_none());
+        w.progress();
+        std::thread::sleep(Duration::from_millis(80));
+        assert!(!w.shared.idle_scheduled.load(Ordering::SeqCst));
+        let (err, _) = wait_fired(&mut w, Duration::from_secs(5));
+        assert_eq!(err.unwrap().timeout_kind(), Some(TimeoutKind::Idle));
     }
 
     #[test]
     fn dropped_watches_are_compacted_away() {
         let dog = watchdog().unwrap();
         for _ in 0..1000 {
-            drop(Watch::start(limits(Some(600_000), None, None), Instant::now()).unwrap());
+            drop(Watch::start(limits(Some(600_000), None, None)).unwrap());
         }
-        let _w = Watch::start(limits(Some(600_000), None, None), Instant::now()).unwrap();
+        let _w = Watch::start(limits(Some(600_000), None, None)).unwrap();
         let len = lock(&dog.queue).heap.len();
         // Other tests run concurrently and hold a few watches; 1000 dead ones must be gone.
         assert!(len < 200, "heap still holds {len} entries");

@@ -100,7 +100,7 @@ fn response_head(
 }
 
 /// Every error kind, to read a recorded error's kind back from its `Display` text.
-const KINDS: [ErrorKind; 13] = [
+const KINDS: [ErrorKind; 14] = [
     ErrorKind::Connect,
     ErrorKind::Tls,
     ErrorKind::Proxy,
@@ -111,6 +111,7 @@ const KINDS: [ErrorKind; 13] = [
     ErrorKind::Protocol,
     ErrorKind::ConnectionClosed,
     ErrorKind::ClosedMidBody,
+    ErrorKind::BodyTooLarge,
     ErrorKind::InvalidRequest,
     ErrorKind::Runtime,
     ErrorKind::Other,
@@ -685,6 +686,7 @@ mod tests {
                 | ErrorKind::Protocol
                 | ErrorKind::ConnectionClosed
                 | ErrorKind::ClosedMidBody
+                | ErrorKind::BodyTooLarge
                 | ErrorKind::InvalidRequest
                 | ErrorKind::Runtime
                 | ErrorKind::Other => {}

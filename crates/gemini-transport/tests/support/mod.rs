@@ -207,11 +207,18 @@ pub fn server_runtime() -> tokio::runtime::Runtime {
         .unwrap()
 }
 
-/// A self-signed certificate for `localhost` and `127.0.0.1`: (cert PEM, cert DER, key DER).
+/// A host name that resolves nowhere: only a proxy that tunnels to a test server reaches it.
+pub const REMOTE_HOST: &str = "gemini.test";
+
+/// A self-signed certificate for `localhost`, `127.0.0.1` and [`REMOTE_HOST`]: (cert PEM,
+/// cert DER, key DER).
 pub fn self_signed() -> (String, Vec<u8>, Vec<u8>) {
-    let ck =
-        rcgen::generate_simple_self_signed(vec!["localhost".to_owned(), "127.0.0.1".to_owned()])
-            .unwrap();
+    let ck = rcgen::generate_simple_self_signed(vec![
+        "localhost".to_owned(),
+        "127.0.0.1".to_owned(),
+        REMOTE_HOST.to_owned(),
+    ])
+    .unwrap();
     (
         ck.cert.pem(),
         ck.cert.der().to_vec(),
@@ -323,16 +330,43 @@ pub fn endless(chunk: &'static str, every: Duration, dropped: Arc<AtomicUsize>) 
     })
 }
 
+/// A byte stream a raw server handler talks over: TCP, or TLS over TCP.
+pub trait Stream: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send {}
+impl<T: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send> Stream for T {}
+pub type Io = Box<dyn Stream>;
+
 /// A raw TCP server: each accepted connection is handed to `f` on the server runtime.
 pub fn raw<F, Fut>(f: F) -> Server
 where
-    F: Fn(TcpStream) -> Fut + Send + Sync + 'static,
+    F: Fn(Io) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = ()> + Send + 'static,
+{
+    raw_server(None, f)
+}
+
+/// A raw server over TLS (HTTP/1.1 by ALPN, a certificate of [`self_signed`]): each
+/// connection is handed to `f` after the handshake.
+pub fn raw_tls<F, Fut>(f: F) -> Server
+where
+    F: Fn(Io) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = ()> + Send + 'static,
+{
+    let (pem, der, key) = self_signed();
+    let mut server = raw_server(Some(tls_acceptor(der, key, &[b"http/1.1"])), f);
+    server.cert_pem = Some(pem);
+    server
+}
+
+fn raw_server<F, Fut>(acceptor: Option<tokio_rustls::TlsAcceptor>, f: F) -> Server
+where
+    F: Fn(Io) -> Fut + Send + Sync + 'static,
     Fut: Future<Output = ()> + Send + 'static,
 {
     let rt = server_runtime();
     let stats = Arc::new(Stats::default());
     let (std_listener, addr) = bind();
     let st = Arc::clone(&stats);
+    let f = Arc::new(f);
     rt.spawn(async move {
         let listener = TcpListener::from_std(std_listener).unwrap();
         loop {
@@ -340,7 +374,17 @@ where
                 return;
             };
             st.accepted.fetch_add(1, Ordering::SeqCst);
-            tokio::spawn(f(tcp));
+            let (f, acceptor) = (Arc::clone(&f), acceptor.clone());
+            tokio::spawn(async move {
+                match acceptor {
+                    None => f(Box::new(tcp)).await,
+                    Some(acceptor) => {
+                        if let Ok(tls) = acceptor.accept(tcp).await {
+                            f(Box::new(tls)).await;
+                        }
+                    }
+                }
+            });
         }
     });
     Server {
@@ -352,7 +396,7 @@ where
 }
 
 /// Reads an HTTP/1 request head (up to the blank line).
-pub async fn read_head(tcp: &mut TcpStream) -> String {
+pub async fn read_head(tcp: &mut Io) -> String {
     let mut buf = Vec::new();
     let mut byte = [0u8; 1];
     while !buf.ends_with(b"\r\n\r\n") {
@@ -372,9 +416,19 @@ pub struct ProxyLog {
 
 /// A `CONNECT` proxy: answers `status` and, when it is 200, tunnels to the requested target.
 pub fn connect_proxy(status: u16) -> (Server, Arc<ProxyLog>) {
+    proxy_server(false, status, None)
+}
+
+/// A `CONNECT` proxy (over TLS when `tls`) that answers `status` and, when it is 200, tunnels
+/// to `upstream` if given, else to the requested target.
+pub fn proxy_server(
+    tls: bool,
+    status: u16,
+    upstream: Option<SocketAddr>,
+) -> (Server, Arc<ProxyLog>) {
     let log = Arc::new(ProxyLog::default());
     let l = Arc::clone(&log);
-    let server = raw(move |mut tcp| {
+    let handler = move |mut tcp: Io| {
         let l = Arc::clone(&l);
         async move {
             let head = read_head(&mut tcp).await;
@@ -392,7 +446,11 @@ pub fn connect_proxy(status: u16) -> (Server, Arc<ProxyLog>) {
                     .await;
                 return;
             }
-            let Ok(mut upstream) = TcpStream::connect(target).await else {
+            let upstream = match upstream {
+                Some(addr) => TcpStream::connect(addr).await,
+                None => TcpStream::connect(target).await,
+            };
+            let Ok(mut upstream) = upstream else {
                 return;
             };
             tcp.write_all(b"HTTP/1.1 200 Connection established\r\n\r\n")
@@ -400,6 +458,118 @@ pub fn connect_proxy(status: u16) -> (Server, Arc<ProxyLog>) {
                 .unwrap();
             let _ = tokio::io::copy_bidirectional(&mut tcp, &mut upstream).await;
         }
-    });
+    };
+    let server = if tls { raw_tls(handler) } else { raw(handler) };
     (server, log)
+}
+
+/// The three ways the hyper backend talks to a server.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    /// Plain HTTP/1.1 (the hand-driven connection).
+    Plain,
+    /// HTTP/1.1 over TLS (the hand-driven connection).
+    TlsH1,
+    /// HTTP/2 over TLS (a spawned connection task).
+    TlsH2,
+}
+
+pub const BACKENDS: [Backend; 3] = [Backend::Plain, Backend::TlsH1, Backend::TlsH2];
+
+impl Backend {
+    /// Starts a server for this backend answering with `handler`.
+    pub fn start(self, handler: Handler) -> Server {
+        match self {
+            Backend::Plain => start(None, handler),
+            Backend::TlsH1 => start(Some(&[b"http/1.1"]), handler),
+            Backend::TlsH2 => start(Some(&[b"h2"]), handler),
+        }
+    }
+
+    /// A client on `rt` that trusts `server`.
+    pub fn client(self, rt: Runtime, server: &Server) -> HyperTransportBuilder {
+        match &server.cert_pem {
+            Some(pem) => client(rt).add_root_certificates_pem(pem.clone()),
+            None => client(rt),
+        }
+    }
+
+    pub fn url(self, server: &Server, path: &str) -> String {
+        match self {
+            Backend::Plain => server.http_url(path),
+            Backend::TlsH1 | Backend::TlsH2 => server.https_url(path),
+        }
+    }
+
+    pub fn version(self) -> http::Version {
+        match self {
+            Backend::TlsH2 => http::Version::HTTP_2,
+            _ => http::Version::HTTP_11,
+        }
+    }
+}
+
+/// A handler answering with one chunk, `first`, then holding the body open and silent for 30 s.
+pub fn first_then_silence(first: &'static str) -> Handler {
+    Arc::new(move |_req| {
+        let (tx, body) = TestBody::channel(Arc::default());
+        tokio::spawn(async move {
+            let _ = tx.send(Bytes::from_static(first.as_bytes())).await;
+            tokio::time::sleep(Duration::from_secs(30)).await;
+            drop(tx);
+        });
+        http::Response::new(body)
+    })
+}
+
+/// A keep-alive server that drops connections left idle for `idle`, as servers and load
+/// balancers do, without announcing it (no `Connection: close`, no GOAWAY): HTTP/1.1 answering
+/// `body` to every request (over TLS for [`Backend::TlsH1`]), or HTTP/2 for
+/// [`Backend::TlsH2`].
+pub fn drops_idle_connections(backend: Backend, idle: Duration, body: &'static str) -> Server {
+    let h1 = move |mut io: Io| async move {
+        loop {
+            // The next request, if it comes in time.
+            let head = match tokio::time::timeout(idle, read_head(&mut io)).await {
+                Ok(head) if !head.is_empty() => head,
+                _ => return,
+            };
+            assert!(!head.to_ascii_lowercase().contains("connection: close"));
+            let response = format!(
+                "HTTP/1.1 200 OK\r\ncontent-length: {}\r\n\r\n{body}",
+                body.len()
+            );
+            if io.write_all(response.as_bytes()).await.is_err() {
+                return;
+            }
+        }
+    };
+    match backend {
+        Backend::Plain => raw(h1),
+        Backend::TlsH1 => raw_tls(h1),
+        Backend::TlsH2 => {
+            let (pem, der, key) = self_signed();
+            let acceptor = tls_acceptor(der, key, &[b"h2"]);
+            let mut server = raw_server(None, move |io: Io| {
+                let acceptor = acceptor.clone();
+                async move {
+                    let Ok(tls) = acceptor.accept(io).await else {
+                        return;
+                    };
+                    let svc = hyper::service::service_fn(move |_req| async move {
+                        Ok::<_, Infallible>(http::Response::new(TestBody::full(body)))
+                    });
+                    let conn = hyper::server::conn::http2::Builder::new(
+                        hyper_util::rt::TokioExecutor::new(),
+                    )
+                    .serve_connection(hyper_util::rt::TokioIo::new(tls), svc);
+                    // The test's requests take far less than `idle`; then the connection is
+                    // dropped, socket and all.
+                    let _ = tokio::time::timeout(idle, conn).await;
+                }
+            });
+            server.cert_pem = Some(pem);
+            server
+        }
+    }
 }

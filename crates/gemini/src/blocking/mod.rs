@@ -140,6 +140,16 @@ impl ClientBuilder {
         max_event_size(bytes: usize);
         /// See [`crate::ClientBuilder::log_content`].
         log_content(enabled: bool);
+        /// See [`crate::ClientBuilder::add_root_certificates_pem`].
+        add_root_certificates_pem(pem: impl Into<Vec<u8>>);
+    }
+
+    /// See [`crate::ClientBuilder::platform_roots`].
+    #[cfg(feature = "platform-roots")]
+    pub fn platform_roots(self, enabled: bool) -> Self {
+        Self {
+            inner: self.inner.platform_roots(enabled),
+        }
     }
 
     /// See [`crate::ClientBuilder::from_env`].

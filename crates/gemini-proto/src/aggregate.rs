@@ -112,6 +112,143 @@ impl Aggregator {
     pub fn into_response(self) -> GenerateContentResponse {
         self.response
     }
+
+    /// Remembers the aggregate as it is now, to [`roll back`](Self::roll_back) to later: what a
+    /// stream resumed from a checkpoint does with the output that arrived after it. Cheap: parts
+    /// are counted, not copied.
+    ///
+    /// ```
+    /// use gemini_proto::aggregate::Aggregator;
+    /// use gemini_proto::types::GenerateContentResponse;
+    ///
+    /// let chunk = |text: &str| -> GenerateContentResponse {
+    ///     serde_json::from_str(&format!(r#"{{"candidates": [{{"content": {{"parts": [{{"text": "{text}"}}]}}}}]}}"#)).unwrap()
+    /// };
+    /// let mut aggregator = Aggregator::new();
+    /// aggregator.push(&chunk("Confirmed. "));
+    /// let checkpoint = aggregator.mark();
+    /// aggregator.push(&chunk("Lost in a dropped connection."));
+    /// aggregator.roll_back(&checkpoint);
+    /// aggregator.push(&chunk("Generated again."));
+    /// assert_eq!(aggregator.response().text().as_deref(), Some("Confirmed. Generated again."));
+    /// ```
+    pub fn mark(&self) -> Mark {
+        let mut response = self.response.clone_without_candidates();
+        response.candidates.clear();
+        Mark {
+            chunks: self.chunks,
+            candidates: self
+                .response
+                .candidates
+                .iter()
+                .map(|candidate| {
+                    let parts = candidate.content.as_ref().map_or(0, |c| c.parts.len());
+                    let last_text_len = candidate
+                        .content
+                        .as_ref()
+                        .and_then(|c| c.parts.last())
+                        .and_then(|p| p.as_text())
+                        .map(str::len);
+                    let mut meta = Candidate {
+                        content: None,
+                        ..candidate.clone_without_content()
+                    };
+                    meta.content = candidate.content.as_ref().map(|c| Content {
+                        parts: Vec::new(),
+                        role: c.role.clone(),
+                        extra: c.extra.clone(),
+                    });
+                    CandidateMark {
+                        meta,
+                        parts,
+                        last_text_len,
+                    }
+                })
+                .collect(),
+            response,
+        }
+    }
+
+    /// Returns the aggregate to what it was at `mark`: parts and text that arrived since are
+    /// dropped, every other field is restored.
+    pub fn roll_back(&mut self, mark: &Mark) {
+        let mut candidates = std::mem::take(&mut self.response.candidates);
+        candidates.truncate(mark.candidates.len());
+        let mut restored = Vec::with_capacity(mark.candidates.len());
+        for (candidate, at) in candidates.into_iter().zip(&mark.candidates) {
+            let mut parts = candidate.content.map(|c| c.parts).unwrap_or_default();
+            parts.truncate(at.parts);
+            if let (Some(len), Some(last)) = (at.last_text_len, parts.last_mut())
+                && let PartData::Text(text) = &mut last.data
+                && text.is_char_boundary(len)
+            {
+                text.truncate(len);
+            }
+            let mut candidate = at.meta.clone();
+            if let Some(content) = candidate.content.as_mut() {
+                content.parts = parts;
+            }
+            restored.push(candidate);
+        }
+        self.response = GenerateContentResponse {
+            candidates: restored,
+            ..mark.response.clone()
+        };
+        self.chunks = mark.chunks;
+    }
+}
+
+/// A point to roll an [`Aggregator`] back to; made by [`Aggregator::mark`].
+#[derive(Clone, Debug, Default)]
+pub struct Mark {
+    chunks: u64,
+    candidates: Vec<CandidateMark>,
+    /// The response-level fields (no candidates).
+    response: GenerateContentResponse,
+}
+
+#[derive(Clone, Debug)]
+struct CandidateMark {
+    /// Every field but the parts.
+    meta: Candidate,
+    parts: usize,
+    /// The length of the last part's text, which later chunks may extend.
+    last_text_len: Option<usize>,
+}
+
+impl GenerateContentResponse {
+    fn clone_without_candidates(&self) -> GenerateContentResponse {
+        GenerateContentResponse {
+            candidates: Vec::new(),
+            prompt_feedback: self.prompt_feedback.clone(),
+            usage_metadata: self.usage_metadata.clone(),
+            model_version: self.model_version.clone(),
+            create_time: self.create_time.clone(),
+            response_id: self.response_id.clone(),
+            extra: self.extra.clone(),
+        }
+    }
+}
+
+impl Candidate {
+    fn clone_without_content(&self) -> Candidate {
+        Candidate {
+            content: None,
+            finish_reason: self.finish_reason.clone(),
+            index: self.index,
+            safety_ratings: self.safety_ratings.clone(),
+            citation_metadata: self.citation_metadata.clone(),
+            grounding_metadata: self.grounding_metadata.clone(),
+            finish_message: self.finish_message.clone(),
+            url_context_metadata: self.url_context_metadata.clone(),
+            avg_logprobs: self.avg_logprobs,
+            logprobs_result: self.logprobs_result.clone(),
+            token_count: self.token_count,
+            grounding_attributions: self.grounding_attributions.clone(),
+            continuation_token: self.continuation_token.clone(),
+            extra: self.extra.clone(),
+        }
+    }
 }
 
 fn merge_candidate(target: &mut Candidate, incoming: &Candidate) {
@@ -173,6 +310,9 @@ fn merge_candidate(target: &mut Candidate, incoming: &Candidate) {
     }
     if incoming.url_context_metadata.is_some() {
         target.url_context_metadata = incoming.url_context_metadata.clone();
+    }
+    if incoming.continuation_token.is_some() {
+        target.continuation_token = incoming.continuation_token.clone();
     }
     for (key, value) in &incoming.extra {
         target.extra.insert(key.clone(), value.clone());

@@ -92,6 +92,8 @@ enum Seen {
     Text(String),
     Done,
     Failed(ErrorKind),
+    /// Output taken back, by its text.
+    Rollback(String),
 }
 
 struct Run {
@@ -157,6 +159,7 @@ fn drive<C: Call>(call: &mut C, script: &[Attempt], text: impl Fn(&C::Item) -> S
                 now += delay;
             }
             Action::Item(item) => run.seen.push(Text(text(&item))),
+            Action::Rollback(discarded) => run.seen.push(Seen::Rollback(discarded.text)),
             Action::Done => {
                 run.seen.push(Done);
                 // Done is sticky.

@@ -16,7 +16,7 @@ use gemini_proto::types::{
 use crate::driver::{AbortHandle, CallFuture, first_item};
 use crate::models::generate_driver;
 use crate::options::CallOptions;
-use crate::stream::ResponseStream;
+use crate::stream::{ResponseStream, StreamEvent};
 use crate::{Client, Error, RetryPolicy, Timeouts};
 
 /// Chat sessions of a [`Client`] (`client.chats()`).
@@ -365,21 +365,48 @@ impl ChatStream {
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<GenerateContentResponse, Error>>> {
         match self.stream.poll_chunk(cx) {
-            Poll::Ready(None) => {
-                if self.guard.turn.is_some() && self.stream.error().is_none() {
-                    let answer = self.stream.snapshot().clone();
-                    if let Err(error) = self.guard.commit(&answer) {
-                        return Poll::Ready(Some(Err(error)));
-                    }
-                }
-                Poll::Ready(None)
-            }
+            Poll::Ready(None) => self.finished().map(|r| r.map(Err)),
             Poll::Ready(Some(Err(error))) => {
                 self.guard.release();
                 Poll::Ready(Some(Err(error)))
             }
             other => other,
         }
+    }
+
+    /// The next chunk, or the news that output was taken back (see
+    /// [`ResponseStream::next_event`]); the exchange is recorded at the end.
+    pub async fn next_event(&mut self) -> Option<Result<StreamEvent, Error>> {
+        std::future::poll_fn(|cx| self.poll_event(cx)).await
+    }
+
+    /// Polls for the next event.
+    pub fn poll_event(&mut self, cx: &mut Context<'_>) -> Poll<Option<Result<StreamEvent, Error>>> {
+        match self.stream.poll_event(cx) {
+            Poll::Ready(None) => self.finished().map(|r| r.map(Err)),
+            Poll::Ready(Some(Err(error))) => {
+                self.guard.release();
+                Poll::Ready(Some(Err(error)))
+            }
+            other => other,
+        }
+    }
+
+    /// What resumptions took back since the last call (see
+    /// [`ResponseStream::take_discarded`]).
+    pub fn take_discarded(&mut self) -> gemini_proto::call::Discarded {
+        self.stream.take_discarded()
+    }
+
+    /// Records the completed exchange; an error if the chat moved on meanwhile.
+    fn finished(&mut self) -> Poll<Option<Error>> {
+        if self.guard.turn.is_some() && self.stream.error().is_none() {
+            let answer = self.stream.snapshot().clone();
+            if let Err(error) = self.guard.commit(&answer) {
+                return Poll::Ready(Some(error));
+            }
+        }
+        Poll::Ready(None)
     }
 
     /// The answer so far.

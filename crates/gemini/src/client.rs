@@ -51,6 +51,7 @@ pub(crate) struct Inner {
     pub(crate) retry: RetryPolicy,
     pub(crate) max_event_size: usize,
     pub(crate) log_content: bool,
+    pub(crate) automatic_continuation: bool,
     /// Seeds the retry jitter of each call, so that clients do not retry in step.
     seeds: RandomState,
     calls: AtomicU64,
@@ -132,6 +133,7 @@ impl Client {
 /// | timeouts | connect 10 s, response head 10 min, 5 min between chunks, no total (see [`Timeouts`]) |
 /// | retries | [`RetryPolicy::default`]: 5 attempts, backoff from 1 s doubling to 60 s with jitter, the server's delay honoured |
 /// | largest stream event | 64 MiB (a generated image is one event) |
+/// | continuation | automatic: long answers followed over several requests, broken streams resumed from checkpoints |
 ///
 /// ```
 /// use std::time::Duration;
@@ -162,6 +164,7 @@ pub struct ClientBuilder {
     retry: RetryPolicy,
     max_event_size: usize,
     log_content: bool,
+    automatic_continuation: bool,
     tls: TlsRoots,
 }
 
@@ -189,6 +192,7 @@ impl Default for ClientBuilder {
             retry: RetryPolicy::default(),
             max_event_size: gemini_proto::sse::DEFAULT_MAX_EVENT_SIZE,
             log_content: false,
+            automatic_continuation: true,
             tls: TlsRoots::default(),
         }
     }
@@ -337,6 +341,13 @@ impl ClientBuilder {
         self
     }
 
+    /// Follows continuation tokens and resumes broken streams from checkpoints on every call
+    /// (default `true`, as in the official SDKs); calls can override it.
+    pub fn automatic_continuation(mut self, enabled: bool) -> Self {
+        self.automatic_continuation = enabled;
+        self
+    }
+
     /// Logs the text of prompts' answers at trace level in each call's `tracing` span (default
     /// off: spans carry the model, attempts, status, timing and token counts, never content).
     pub fn log_content(mut self, enabled: bool) -> Self {
@@ -383,6 +394,7 @@ impl ClientBuilder {
                 retry: self.retry,
                 max_event_size: self.max_event_size,
                 log_content: self.log_content,
+                automatic_continuation: self.automatic_continuation,
                 seeds: RandomState::new(),
                 calls: AtomicU64::new(0),
             }),

@@ -9,7 +9,7 @@ use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant};
 
-use gemini_proto::call::{Action, Call};
+use gemini_proto::call::{Action, Call, Discarded};
 use gemini_proto::types::GenerateContentResponse;
 use gemini_transport::{
     ErrorKind as TransportKind, ResponseBody, ResponseFuture, Sleep, SleepFuture, Timeouts,
@@ -227,7 +227,11 @@ pub(crate) struct Driver<C: Call> {
     failure: Option<Error>,
     ended: bool,
     /// An item that arrived while waiting for the stream to be established.
-    peeked: Option<C::Item>,
+    peeked: Option<Step<C::Item>>,
+    /// Output taken back by resumptions, not yet reported to an event reader.
+    discarded: Discarded,
+    /// Wakes the task when the call's own deadline passes.
+    deadline: Option<SleepFuture>,
     /// A success head arrived.
     established: bool,
 }
@@ -269,6 +273,8 @@ where
             ended: false,
             peeked: None,
             established: false,
+            discarded: Discarded::default(),
+            deadline: None,
         }
     }
 
@@ -308,16 +314,45 @@ where
         }
     }
 
-    /// The next item, the end (`None`) or the error the call ended with.
+    /// The next item, the end (`None`) or the error the call ended with. Output taken back by
+    /// a resumption is added up in [`discarded`](Self::take_discarded) instead.
     #[inline]
     pub(crate) fn poll_item(
         &mut self,
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<C::Item, Error>>> {
-        if let Some(item) = self.peeked.take() {
-            return Poll::Ready(Some(Ok(item)));
+        loop {
+            let step = match self.peeked.take() {
+                Some(step) => Poll::Ready(Some(Ok(step))),
+                None => self.poll_step(cx, false),
+            };
+            return match step {
+                Poll::Ready(Some(Ok(Step::Item(item)))) => Poll::Ready(Some(Ok(item))),
+                Poll::Ready(Some(Ok(Step::Rollback(discarded)))) => {
+                    self.discarded.merge(discarded);
+                    continue;
+                }
+                Poll::Ready(Some(Err(error))) => Poll::Ready(Some(Err(error))),
+                Poll::Ready(None) => Poll::Ready(None),
+                Poll::Pending => Poll::Pending,
+            };
         }
-        self.poll_step(cx, false)
+    }
+
+    /// The next item or rollback, the end (`None`) or the error the call ended with.
+    pub(crate) fn poll_event(
+        &mut self,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Step<C::Item>, Error>>> {
+        match self.peeked.take() {
+            Some(step) => Poll::Ready(Some(Ok(step))),
+            None => self.poll_step(cx, false),
+        }
+    }
+
+    /// Output taken back by resumptions since the last call, when read item by item.
+    pub(crate) fn take_discarded(&mut self) -> Discarded {
+        std::mem::take(&mut self.discarded)
     }
 
     /// Drives the call until its response is established (a success head arrived), without
@@ -333,8 +368,8 @@ where
             Poll::Pending if self.established => Poll::Ready(Ok(())),
             Poll::Pending => Poll::Pending,
             Poll::Ready(None) => Poll::Ready(Ok(())),
-            Poll::Ready(Some(Ok(item))) => {
-                self.peeked = Some(item);
+            Poll::Ready(Some(Ok(step))) => {
+                self.peeked = Some(step);
                 Poll::Ready(Ok(()))
             }
             Poll::Ready(Some(Err(error))) => Poll::Ready(Err(error)),
@@ -347,7 +382,7 @@ where
         &mut self,
         cx: &mut Context<'_>,
         establish: bool,
-    ) -> Poll<Option<Result<C::Item, Error>>> {
+    ) -> Poll<Option<Result<Step<C::Item>, Error>>> {
         if self.ended {
             return Poll::Ready(None);
         }
@@ -443,7 +478,14 @@ where
                         self.span.record("answer_tokens", answer);
                         self.span.record("total_tokens", total);
                     }
-                    return Poll::Ready(Some(Ok(item)));
+                    return Poll::Ready(Some(Ok(Step::Item(item))));
+                }
+                Action::Rollback(discarded) => {
+                    tracing::info!(
+                        chunks = discarded.chunks,
+                        "resumed from a checkpoint; output after it is taken back"
+                    );
+                    return Poll::Ready(Some(Ok(Step::Rollback(discarded))));
                 }
                 Action::Done => {
                     self.finish();
@@ -469,6 +511,18 @@ where
     }
 
     fn pending<T>(&mut self, cx: &mut Context<'_>) -> Poll<T> {
+        if let Some(at) = self.call.deadline() {
+            let timer = self.deadline.get_or_insert_with(|| {
+                self.client
+                    .sleeper
+                    .sleep(at.saturating_duration_since(Instant::now()))
+            });
+            if Pin::new(timer).poll(cx).is_ready() {
+                // The deadline passed: the next poll lets the call fail.
+                self.deadline = None;
+                cx.waker().wake_by_ref();
+            }
+        }
         if let Some(abort) = &self.abort {
             let mut waker = abort.waker.lock().unwrap_or_else(|e| e.into_inner());
             if !waker.as_ref().is_some_and(|w| w.will_wake(cx.waker())) {
@@ -482,6 +536,13 @@ where
         }
         Poll::Pending
     }
+}
+
+/// One thing a call hands out.
+#[derive(Debug)]
+pub(crate) enum Step<T> {
+    Item(T),
+    Rollback(Discarded),
 }
 
 /// Whether a call has reached the point where a stream is handed to its caller.

@@ -88,7 +88,10 @@ pub use models::{
     BatchEmbedContents, CountTokens, EmbedContent, GenerateContent, GenerateContentStream,
     GetModel, ModelList, Models,
 };
-pub use stream::{ResponseStream, TextStream};
+pub use stream::{ResponseStream, StreamEvent, TextStream};
+
+/// What a resumed stream took back (see [`StreamEvent::Discarded`]).
+pub use gemini_proto::call::Discarded;
 
 /// The error of every call: see [the crate documentation](crate#errors).
 pub use gemini_proto::Error;

@@ -278,10 +278,19 @@ pub(crate) fn generate_driver(
     } else {
         GenerateCall::unary(&inner.api, model, request)?
     };
-    let call = call
+    let mut call = call
         .with_retry_policy(options.retry_policy(inner))
         .with_seed(inner.next_seed())
-        .with_max_event_size(inner.max_event_size);
+        .with_max_event_size(inner.max_event_size)
+        .with_automatic_continuation(
+            options
+                .automatic_continuation
+                .unwrap_or(inner.automatic_continuation),
+        )
+        .with_confirmed_only(options.confirmed_only);
+    if let Some(deadline) = options.deadline {
+        call = call.with_deadline(deadline);
+    }
     let endpoint = if stream {
         "streamGenerateContent"
     } else {

@@ -9,6 +9,10 @@ use gemini_transport::Timeouts;
 pub(crate) struct CallOptions {
     pub(crate) retry: Option<RetryPolicy>,
     pub(crate) timeouts: Option<Timeouts>,
+    /// `None`: the client's setting.
+    pub(crate) automatic_continuation: Option<bool>,
+    pub(crate) confirmed_only: bool,
+    pub(crate) deadline: Option<std::time::Duration>,
 }
 
 impl CallOptions {
@@ -148,6 +152,39 @@ macro_rules! generate_setters {
         /// Uses a cached content (`cachedContents/…`) as context.
         pub fn cached_content(mut self, name: impl Into<String>) -> Self {
             self.request.cached_content = Some(name.into());
+            self
+        }
+
+        /// Continues an answer from a token instead of starting it: the token of an error that
+        /// gave up ([`Error::continuation_token`](crate::Error::continuation_token)), or of a
+        /// `CONTINUATION` finish reason when automatic continuation is off. Send the same request
+        /// that produced it.
+        pub fn continuation_token(mut self, token: $crate::types::ContinuationToken) -> Self {
+            self.request.continuation_token = Some(token);
+            self
+        }
+
+        /// Follows continuation tokens over several requests and resumes broken streams from
+        /// checkpoints (default: the client's setting, on unless changed). Off, the
+        /// `CONTINUATION` finish reason and its token reach you as they came.
+        pub fn automatic_continuation(mut self, enabled: bool) -> Self {
+            self.options.automatic_continuation = Some(enabled);
+            self
+        }
+
+        /// Hands out only confirmed output: chunks are held back until a checkpoint (or the
+        /// end) confirms them, so a resumed stream never takes anything back — for consumers
+        /// that cannot erase what they showed. Costs latency (default off).
+        pub fn confirmed_only(mut self, enabled: bool) -> Self {
+            self.options.confirmed_only = enabled;
+            self
+        }
+
+        /// A bound on the whole call — every continuation request, retry and reconnect — from
+        /// its first request; past it the call fails with a timeout that keeps what arrived.
+        /// The transport's timeouts still bound each request.
+        pub fn deadline(mut self, deadline: std::time::Duration) -> Self {
+            self.options.deadline = Some(deadline);
             self
         }
     };

@@ -5,11 +5,26 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 
 use futures_core::Stream;
-use gemini_proto::call::GenerateCall;
-use gemini_proto::types::{GenerateContentResponse, UsageMetadata};
+use gemini_proto::call::{Discarded, GenerateCall};
+use gemini_proto::types::{ContinuationToken, GenerateContentResponse, UsageMetadata};
 
 use crate::Error;
-use crate::driver::{AbortHandle, Driver};
+use crate::driver::{AbortHandle, Driver, Step};
+
+/// What a stream hands out, read with [`ResponseStream::next_event`].
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+// A chunk is the common case; boxing it would add an allocation per chunk.
+#[allow(clippy::large_enum_variant)]
+pub enum StreamEvent {
+    /// The next chunk of the answer.
+    Chunk(GenerateContentResponse),
+    /// The stream broke and was resumed from its latest checkpoint: the output handed out after
+    /// that checkpoint is taken back, because the service generates it again. Erase
+    /// [`Discarded::text`] (it ends what you showed); [`ResponseStream::snapshot`] has already
+    /// rolled back.
+    Discarded(Discarded),
+}
 
 /// A streamed answer: the chunks as they arrive, and everything a UI needs around them.
 ///
@@ -26,6 +41,13 @@ use crate::driver::{AbortHandle, Driver};
 ///   [`RetryPolicy`](crate::RetryPolicy) — an error event in place of the first chunk included.
 /// * [`abort_handle`](Self::abort_handle) lets another task stop it; dropping the stream closes
 ///   its connection at once.
+/// * A long answer is followed over several requests, and a stream that breaks after the server
+///   accepted it resumes from its latest checkpoint (see the crate documentation's
+///   *Long answers*). Output that arrived after that checkpoint is generated again, so it is taken
+///   back: [`next_event`](Self::next_event) says so the moment it happens
+///   ([`StreamEvent::Discarded`]); [`next`](Self::next) leaves it to
+///   [`take_discarded`](Self::take_discarded). The builder's `confirmed_only(true)` holds chunks
+///   back until they are confirmed, for consumers that cannot erase.
 ///
 /// ```no_run
 /// # async fn demo(client: gemini::Client) -> Result<(), gemini::Error> {
@@ -73,6 +95,64 @@ impl ResponseStream {
     /// The next chunk; `None` at the end. After an error comes `None`.
     pub async fn next(&mut self) -> Option<Result<GenerateContentResponse, Error>> {
         std::future::poll_fn(|cx| self.poll_chunk(cx)).await
+    }
+
+    /// The next chunk, or the news that output was taken back; `None` at the end.
+    ///
+    /// ```no_run
+    /// # async fn demo(client: gemini::Client) -> Result<(), gemini::Error> {
+    /// use gemini::StreamEvent;
+    ///
+    /// let mut stream = client.models().generate_content_stream("gemini-2.5-flash", "A long story").await?;
+    /// let mut screen = String::new();
+    /// while let Some(event) = stream.next_event().await {
+    ///     match event? {
+    ///         StreamEvent::Chunk(chunk) => screen.push_str(&chunk.text().unwrap_or_default()),
+    ///         StreamEvent::Discarded(taken_back) => {
+    ///             screen.truncate(screen.len() - taken_back.text.len());
+    ///         }
+    ///         _ => {}
+    ///     }
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub async fn next_event(&mut self) -> Option<Result<StreamEvent, Error>> {
+        std::future::poll_fn(|cx| self.poll_event(cx)).await
+    }
+
+    /// Polls for the next event (what [`next_event`](Self::next_event) does).
+    pub fn poll_event(&mut self, cx: &mut Context<'_>) -> Poll<Option<Result<StreamEvent, Error>>> {
+        self.driver.poll_event(cx).map(|event| {
+            event.map(|step| {
+                step.map(|step| match step {
+                    Step::Item(chunk) => StreamEvent::Chunk(chunk),
+                    Step::Rollback(discarded) => StreamEvent::Discarded(discarded),
+                })
+            })
+        })
+    }
+
+    /// What resumptions took back since the last call, for a reader using
+    /// [`next`](Self::next) (empty when nothing was).
+    pub fn take_discarded(&mut self) -> Discarded {
+        self.driver.take_discarded()
+    }
+
+    /// The number of requests with a new continuation token, the first included (1 for an
+    /// answer that fit in one request).
+    pub fn hops(&self) -> u32 {
+        self.driver.call().hops()
+    }
+
+    /// The number of times the stream reconnected after it broke.
+    pub fn reconnects(&self) -> u32 {
+        self.driver.call().reconnects()
+    }
+
+    /// The latest continuation token: with automatic continuation off, the token to continue
+    /// the answer from by hand.
+    pub fn continuation_token(&self) -> Option<&ContinuationToken> {
+        self.driver.call().continuation_token()
     }
 
     /// Polls for the next chunk (what [`next`](Self::next) and the `Stream` implementation do).
@@ -190,6 +270,12 @@ impl TextStream {
     /// The answer so far (see [`ResponseStream::snapshot`]).
     pub fn snapshot(&self) -> &GenerateContentResponse {
         self.inner.snapshot()
+    }
+
+    /// What resumptions took back since the last call (see
+    /// [`ResponseStream::take_discarded`]).
+    pub fn take_discarded(&mut self) -> Discarded {
+        self.inner.take_discarded()
     }
 
     /// The underlying chunk stream.

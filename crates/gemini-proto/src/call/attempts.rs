@@ -78,9 +78,16 @@ impl Attempts {
         self.sent = self.sent.saturating_add(1);
     }
 
-    /// The number of attempts started.
-    pub(crate) fn sent(&self) -> u32 {
-        self.sent
+    /// Starts counting afresh, for another request (the next hop of a continued answer).
+    pub(crate) fn restart(&mut self) {
+        self.sent = 0;
+        self.started = None;
+    }
+
+    /// The policy's backoff before reconnect number `n` (from 1), with jitter.
+    pub(crate) fn backoff(&mut self, n: u32) -> std::time::Duration {
+        let random = self.next_random();
+        self.policy.backoff(n, random)
     }
 
     /// What to do after the current attempt ended with `outcome`.
@@ -110,6 +117,8 @@ impl Attempts {
 pub(crate) struct Retrying {
     template: Template,
     attempts: Attempts,
+    /// Requests sent by the whole call (every hop).
+    total: u32,
     status: Option<http::StatusCode>,
     transport_error: Option<crate::Error>,
     cancelled: bool,
@@ -120,6 +129,7 @@ impl Retrying {
         Self {
             template: Template::new(request),
             attempts: Attempts::new(policy, 0x0005_EED0_F6E4_D1A1),
+            total: 0,
             status: None,
             transport_error: None,
             cancelled: false,
@@ -134,9 +144,16 @@ impl Retrying {
         self.attempts.policy()
     }
 
+    /// Sends `request` from now on (the next hop), with a fresh count of attempts.
+    pub(crate) fn next_request(&mut self, request: http::Request<Bytes>) {
+        self.template = Template::new(request);
+        self.attempts.restart();
+    }
+
     /// Starts the next attempt: the request to send.
     pub(crate) fn send(&mut self, now: Instant) -> http::Request<Bytes> {
         self.attempts.begin(now);
+        self.total = self.total.saturating_add(1);
         self.status = None;
         self.transport_error = None;
         self.template.request()
@@ -167,8 +184,9 @@ impl Retrying {
         self.cancelled
     }
 
+    /// Requests sent by the whole call.
     pub(crate) fn sent(&self) -> u32 {
-        self.attempts.sent()
+        self.total
     }
 
     pub(crate) fn status(&self) -> Option<http::StatusCode> {

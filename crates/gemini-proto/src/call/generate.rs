@@ -1,20 +1,27 @@
-//! `generateContent` and `streamGenerateContent`: [`GenerateCall`].
+//! `generateContent` and `streamGenerateContent`: [`GenerateCall`], with retries, continuation
+//! over several requests ("hops") and resumption from checkpoints.
 
+use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
-use bytes::Bytes;
 use http::{HeaderMap, StatusCode};
 
 use super::attempts::Retrying;
 use super::body::{Collected, response_outcome, transport_outcome};
-use super::{Action, Call, DEFAULT_MAX_ERROR_BODY};
-use crate::aggregate::Aggregator;
+use super::{Action, Call, DEFAULT_MAX_ERROR_BODY, Discarded};
+use crate::aggregate::{Aggregator, Mark};
 use crate::chunk::ChunkDecoder;
 use crate::error::{Error, ErrorKind};
 use crate::request::{Api, StreamFormat};
 use crate::retry::{Outcome, RetryPolicy};
 use crate::sse::DEFAULT_MAX_EVENT_SIZE;
-use crate::types::{GenerateContentRequest, GenerateContentResponse, UsageMetadata};
+use crate::types::{
+    ContinuationToken, FinishReason, GenerateContentRequest, GenerateContentResponse, UsageMetadata,
+};
+
+/// Consecutive reconnects without a new checkpoint after which a broken stream gives up (the
+/// official SDKs use the same number).
+pub const MAX_RECONNECTS_WITHOUT_PROGRESS: u32 = 3;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Mode {
@@ -34,23 +41,73 @@ enum State {
     Finished,
 }
 
-/// One `generateContent` or `streamGenerateContent` call: every attempt, every chunk, the
+/// What one hop (one request of the answer, with its retries and reconnects) has seen.
+#[derive(Debug, Default)]
+struct Hop {
+    /// Some chunk of this hop arrived: the server accepted the request.
+    received: bool,
+    finish: Option<FinishReason>,
+    blocked: bool,
+    /// A new checkpoint arrived in this hop: progress.
+    progressed: bool,
+    /// The hop's latest usage (a running total of this request).
+    usage: Option<UsageMetadata>,
+}
+
+/// Where the answer stands with respect to continuation: the latest confirmed point, and what
+/// arrived after it.
+#[derive(Debug, Default)]
+struct Progress {
+    /// The latest token: the point the next hop or reconnect starts from.
+    checkpoint: Option<ContinuationToken>,
+    /// The aggregate at that point.
+    mark: Mark,
+    /// What the caller was handed after that point (to roll back if the stream breaks).
+    unconfirmed: Discarded,
+    /// Chunks held back until they are confirmed (`confirmed_only`).
+    held: Vec<GenerateContentResponse>,
+    /// Usage of the hops before the current one, summed.
+    usage_before: Option<UsageMetadata>,
+    /// Requests started with a new token, the first included.
+    hops: u32,
+    reconnects: u32,
+    reconnects_without_progress: u32,
+}
+
+/// What the machine hands out next.
+#[derive(Debug)]
+// Chunks are the common case; boxing them would add an allocation per chunk.
+#[allow(clippy::large_enum_variant)]
+enum Out {
+    Item(GenerateContentResponse),
+    Rollback(Discarded),
+}
+
+/// One `generateContent` or `streamGenerateContent` call: every request, every chunk, the
 /// aggregate. See the [module documentation](super) for how to drive it.
 ///
 /// What it decides:
 ///
 /// * **Retries**, by its [`RetryPolicy`] (the default: 5 attempts, backoff from 1 s, the server's
 ///   `RetryInfo.retryDelay` or `Retry-After` honoured): after a retryable HTTP status, a
-///   connection failure before the response, and — as long as no chunk reached the caller — a
-///   stream that broke before its first chunk: an error event (`data: {"error": …}` or raw JSON),
-///   a cut connection, a body that ended before any chunk. Nothing is retried once a chunk was
-///   handed out: the caller would receive the beginning of the answer twice.
+///   connection failure before the response, and — as long as nothing reached the caller that
+///   could not be taken back — a stream that broke before its first chunk: an error event
+///   (`data: {"error": …}` or raw JSON), a cut connection, a body that ended before any chunk.
+/// * **Continuation** (on by default): a candidate that ends with finish reason `CONTINUATION`
+///   and a continuation token is continued by sending the same request again with the token; the
+///   caller sees one answer (the intermediate finish reason and the tokens are not shown), with
+///   usage summed over the requests.
+/// * **Resumption**: a stream that breaks after the server accepted it (a reset, an idle timeout,
+///   an end without a finish reason, an error event after the first chunk) reconnects from the
+///   latest checkpoint (a chunk carrying a token). Output that arrived after the checkpoint is
+///   taken back — the aggregate rolls back and [`Action::Rollback`] says how much — because the
+///   server generates it again. After [`MAX_RECONNECTS_WITHOUT_PROGRESS`] reconnects in a row
+///   without a new checkpoint, or when there is no checkpoint to start from, the call gives up
+///   with an error carrying the partial answer (up to the checkpoint) and the token to resume
+///   from by hand.
 /// * **What an error response costs**: at most [`DEFAULT_MAX_ERROR_BODY`] bytes of it are read.
-/// * **Decoding**: chunks come out in order, then at most one error; a stream that ends cleanly
-///   without a finish reason is an [`ErrorKind::Incomplete`] error (see
-///   [`ChunkDecoder`]).
-/// * **Aggregation**: every chunk handed out is folded into [`response`](Self::response); a failure
-///   carries that aggregate as its [`partial_response`](Error::partial_response).
+/// * **Decoding**: chunks come out in order, then at most one error (see [`ChunkDecoder`]).
+/// * **Aggregation**: every chunk handed out is folded into [`response`](Self::response).
 ///
 /// ```
 /// use std::time::Instant;
@@ -88,6 +145,10 @@ enum State {
 /// ```
 #[derive(Debug)]
 pub struct GenerateCall {
+    api: Api,
+    model: String,
+    /// The request, without a continuation token of the machine's own.
+    body: GenerateContentRequest,
     requests: Retrying,
     mode: Mode,
     state: State,
@@ -97,6 +158,14 @@ pub struct GenerateCall {
     max_error_body: usize,
     first_chunk_after: Option<Duration>,
     started: Option<Instant>,
+    automatic: bool,
+    confirmed_only: bool,
+    deadline: Option<Duration>,
+    hop: Hop,
+    progress: Progress,
+    out: VecDeque<Out>,
+    /// The answers of a unary call's hops, before they are handed out as one.
+    unary_hops: u32,
 }
 
 impl GenerateCall {
@@ -112,19 +181,30 @@ impl GenerateCall {
         request: &GenerateContentRequest,
         format: StreamFormat,
     ) -> Result<Self, Error> {
-        let http = api.stream_generate_content_as(model, request, format)?;
-        Ok(Self::new(http, Mode::Stream(format)))
+        Self::new(api, model, request, Mode::Stream(format))
     }
 
-    /// A unary call (`generateContent`): one answer, handed out as one item.
+    /// A unary call (`generateContent`): one answer, handed out as one item (the hops of a
+    /// continued answer merged).
     pub fn unary(api: &Api, model: &str, request: &GenerateContentRequest) -> Result<Self, Error> {
-        let http = api.generate_content(model, request)?;
-        Ok(Self::new(http, Mode::Unary))
+        Self::new(api, model, request, Mode::Unary)
     }
 
-    fn new(request: http::Request<Bytes>, mode: Mode) -> Self {
-        Self {
-            requests: Retrying::new(request, RetryPolicy::default()),
+    fn new(
+        api: &Api,
+        model: &str,
+        request: &GenerateContentRequest,
+        mode: Mode,
+    ) -> Result<Self, Error> {
+        let http = build(api, model, request, mode)?;
+        let mut body = request.clone();
+        // A token given by the caller is where the answer starts.
+        let start = body.continuation_token.take();
+        Ok(Self {
+            api: api.clone(),
+            model: model.to_owned(),
+            body,
+            requests: Retrying::new(http, RetryPolicy::default()),
             mode,
             state: State::Ready,
             aggregator: Aggregator::new(),
@@ -133,7 +213,18 @@ impl GenerateCall {
             max_error_body: DEFAULT_MAX_ERROR_BODY,
             first_chunk_after: None,
             started: None,
-        }
+            automatic: true,
+            confirmed_only: false,
+            deadline: None,
+            hop: Hop::default(),
+            progress: Progress {
+                checkpoint: start,
+                hops: 1,
+                ..Progress::default()
+            },
+            out: VecDeque::new(),
+            unary_hops: 0,
+        })
     }
 
     /// Uses `policy` to decide about retries (default: [`RetryPolicy::default`]).
@@ -165,6 +256,33 @@ impl GenerateCall {
         self
     }
 
+    /// Follows continuation tokens and resumes broken streams from checkpoints (default `true`).
+    /// Off, a candidate's `CONTINUATION` finish reason and token reach the caller as they came,
+    /// and a broken stream is an error carrying the latest token.
+    #[must_use]
+    pub fn with_automatic_continuation(mut self, enabled: bool) -> Self {
+        self.automatic = enabled;
+        self
+    }
+
+    /// Hands out only confirmed output: chunks are held back until a checkpoint (or the end)
+    /// confirms them, so nothing is ever taken back, at the cost of latency (default `false`).
+    #[must_use]
+    pub fn with_confirmed_only(mut self, enabled: bool) -> Self {
+        self.confirmed_only = enabled;
+        self
+    }
+
+    /// A bound on the whole call, every hop, retry and reconnect included, counted from the
+    /// first request (default none; the transport's timeouts bound each request). Past it the
+    /// call fails with [`ErrorKind::Timeout`], at the next poll or at
+    /// [`Call::deadline`], which a driver should wake up for.
+    #[must_use]
+    pub fn with_deadline(mut self, deadline: Duration) -> Self {
+        self.deadline = Some(deadline);
+        self
+    }
+
     /// The retry policy.
     pub fn retry_policy(&self) -> &RetryPolicy {
         self.requests.policy()
@@ -187,6 +305,7 @@ impl GenerateCall {
     }
 
     /// The response aggregated from every chunk handed out so far (for a unary call, the answer).
+    /// After a rollback, only what was confirmed.
     pub fn response(&self) -> &GenerateContentResponse {
         self.aggregator.response()
     }
@@ -201,7 +320,7 @@ impl GenerateCall {
         self.delivered
     }
 
-    /// The latest usage metadata (a cumulative snapshot: the last one is final).
+    /// The usage so far: every finished request's total plus the current one's running total.
     pub fn usage(&self) -> Option<&UsageMetadata> {
         self.aggregator.response().usage()
     }
@@ -211,23 +330,214 @@ impl GenerateCall {
         self.first_chunk_after
     }
 
-    fn deliver(&mut self, chunk: &GenerateContentResponse, now: Instant) {
+    /// Requests started with a new continuation token, the first included.
+    pub fn hops(&self) -> u32 {
+        self.progress.hops
+    }
+
+    /// Times the stream reconnected after it broke.
+    pub fn reconnects(&self) -> u32 {
+        self.progress.reconnects
+    }
+
+    /// The latest continuation token (the point a resumption starts from).
+    pub fn continuation_token(&self) -> Option<&ContinuationToken> {
+        self.progress.checkpoint.as_ref()
+    }
+
+    /// Looks at a decoded chunk: usage, checkpoints, finish reasons; decides what of it the
+    /// caller sees and when.
+    fn observe(&mut self, mut chunk: GenerateContentResponse, now: Instant) {
+        self.hop.received = true;
+        if chunk.block_reason().is_some() {
+            self.hop.blocked = true;
+        }
+        if let Some(usage) = &chunk.usage_metadata {
+            self.hop.usage = Some(usage.clone());
+            if let Some(before) = &self.progress.usage_before {
+                chunk.usage_metadata = Some(before.plus(usage));
+            }
+        }
+        let mut checkpoint = None;
+        if let Some(candidate) = chunk.candidates.first_mut() {
+            if candidate.finish_reason.is_some() {
+                self.hop.finish = candidate.finish_reason.clone();
+            }
+            if self.automatic {
+                // Tokens and the intermediate finish reason are the machine's business.
+                checkpoint = candidate.continuation_token.take();
+                if candidate.finish_reason == Some(FinishReason::Continuation) {
+                    candidate.finish_reason = None;
+                }
+            } else {
+                checkpoint = candidate.continuation_token.clone();
+            }
+        }
+        if let Some(token) = checkpoint {
+            if self.progress.checkpoint.as_ref() != Some(&token) {
+                self.hop.progressed = true;
+            }
+            self.progress.checkpoint = Some(token);
+            self.show(chunk, now);
+            self.confirm(now);
+            return;
+        }
+        let terminal = self
+            .hop
+            .finish
+            .as_ref()
+            .is_some_and(|f| *f != FinishReason::Continuation);
+        self.show(chunk, now);
+        if terminal || self.hop.blocked {
+            // A finished answer has nothing left to take back, and nothing to resume: a failure
+            // after this is final (resuming from an earlier token would repeat the end).
+            self.confirm(now);
+            self.progress.checkpoint = None;
+        }
+    }
+
+    /// Hands a chunk to the caller, or holds it until it is confirmed.
+    fn show(&mut self, chunk: GenerateContentResponse, now: Instant) {
+        if self.mode == Mode::Unary {
+            // A unary call hands out one answer at the end.
+            self.aggregator.push(&chunk);
+            return;
+        }
+        if self.confirmed_only {
+            self.progress.held.push(chunk);
+            return;
+        }
+        self.deliver(chunk, now);
+    }
+
+    /// Everything so far is confirmed: release what was held, and remember this point.
+    fn confirm(&mut self, now: Instant) {
+        for chunk in std::mem::take(&mut self.progress.held) {
+            self.deliver(chunk, now);
+        }
+        if self.mode != Mode::Unary {
+            self.progress.mark = self.aggregator.mark();
+        }
+        self.progress.unconfirmed = Discarded::default();
+    }
+
+    /// Hands a chunk to the caller (through the output queue) and folds it in.
+    fn deliver(&mut self, chunk: GenerateContentResponse, now: Instant) {
         if self.delivered == 0 {
             self.first_chunk_after = self.started.map(|t| now.saturating_duration_since(t));
         }
         self.delivered += 1;
-        self.aggregator.push(chunk);
+        self.progress.unconfirmed.add(&chunk);
+        self.aggregator.push(&chunk);
+        self.out.push_back(Out::Item(chunk));
     }
 
-    /// Retries after `error` (seen by the policy as `outcome`) if allowed, else fails with it.
-    fn retry_or_fail(&mut self, error: Error, now: Instant) -> Action<GenerateContentResponse> {
-        let outcome = self.outcome(&error);
-        match self.requests.retry_delay(&outcome, now, self.delivered > 0) {
-            Some(delay) => {
-                self.state = State::Ready;
-                Action::Wait(delay)
+    /// The body of the current hop ended cleanly.
+    fn end_of_hop(&mut self, now: Instant) {
+        let finish = self.hop.finish.clone();
+        if finish == Some(FinishReason::Continuation)
+            && self.automatic
+            && !self.hop.blocked
+            && self.hop.progressed
+        {
+            self.next_hop(false);
+            return;
+        }
+        // The answer is complete (or continuation is the caller's to do).
+        self.confirm(now);
+        self.state = State::Finished;
+        if self.mode == Mode::Unary {
+            let answer = self.aggregator.response().clone();
+            self.delivered += 1;
+            self.first_chunk_after = self.started.map(|t| now.saturating_duration_since(t));
+            self.out.push_back(Out::Item(answer));
+        }
+    }
+
+    /// Starts the next request from the latest token: a new hop (`reconnect` false) or a
+    /// reconnect after a broken stream.
+    fn next_hop(&mut self, reconnect: bool) {
+        self.count_hop_usage();
+        if reconnect {
+            self.progress.reconnects += 1;
+        } else {
+            self.progress.hops += 1;
+            self.unary_hops += 1;
+        }
+        self.hop = Hop::default();
+        let mut body = self.body.clone();
+        body.continuation_token = self.progress.checkpoint.clone();
+        // The same request was built before, and a token cannot make it fail; if it ever did,
+        // the previous request is sent again rather than none.
+        if let Ok(request) = build(&self.api, &self.model, &body, self.mode) {
+            self.requests.next_request(request);
+        }
+        self.state = State::Ready;
+    }
+
+    /// Adds the usage of the request that just ended to the call's: every request whose stream
+    /// began counts, as the service counts it.
+    fn count_hop_usage(&mut self) {
+        if let Some(usage) = self.hop.usage.take() {
+            self.progress.usage_before = Some(match &self.progress.usage_before {
+                Some(before) => before.plus(&usage),
+                None => usage,
+            });
+        }
+    }
+
+    /// Decides what a failure means: retry, reconnect, or give up.
+    fn on_failure(
+        &mut self,
+        error: Error,
+        now: Instant,
+    ) -> Option<Action<GenerateContentResponse>> {
+        let accepted = matches!(self.state, State::Streaming(_))
+            || matches!(&self.state, State::Collecting(b) if b.status().is_success());
+        // A stream the server accepted and began: reconnect from the latest checkpoint.
+        if accepted && self.hop.received && self.automatic && self.progress.checkpoint.is_some() {
+            if self.hop.progressed {
+                self.progress.reconnects_without_progress = 0;
+            } else {
+                self.progress.reconnects_without_progress += 1;
             }
-            None => self.fail(error),
+            if self.progress.reconnects_without_progress > MAX_RECONNECTS_WITHOUT_PROGRESS {
+                return Some(self.fail(error));
+            }
+            let wait = self.progress.reconnects_without_progress;
+            self.roll_back();
+            self.next_hop(true);
+            if wait == 0 {
+                return None;
+            }
+            let delay = self.requests.attempts_mut().backoff(wait);
+            return Some(Action::Wait(delay));
+        }
+        // Otherwise the retry policy decides, as long as nothing reached the caller that a
+        // resumption could not take back.
+        let outcome = self.outcome(&error);
+        let recoverable = self.progress.unconfirmed.chunks == 0
+            && (self.delivered == 0 || self.progress.checkpoint.is_some() && self.automatic);
+        match self.requests.retry_delay(&outcome, now, !recoverable) {
+            Some(delay) => {
+                // What was held back was never shown; the next attempt sends it again.
+                self.progress.held.clear();
+                self.count_hop_usage();
+                self.hop = Hop::default();
+                self.state = State::Ready;
+                Some(Action::Wait(delay))
+            }
+            None => Some(self.fail(error)),
+        }
+    }
+
+    /// Takes back what arrived after the latest checkpoint.
+    fn roll_back(&mut self) {
+        self.progress.held.clear();
+        let discarded = std::mem::take(&mut self.progress.unconfirmed);
+        if discarded.chunks > 0 {
+            self.aggregator.roll_back(&self.progress.mark);
+            self.out.push_back(Out::Rollback(discarded));
         }
     }
 
@@ -251,11 +561,116 @@ impl GenerateCall {
 
     fn fail(&mut self, error: Error) -> Action<GenerateContentResponse> {
         self.state = State::Finished;
-        let mut error = error.with_attempts(self.requests.sent());
-        if self.delivered > 0 {
+        self.out.clear();
+        let token = self.progress.checkpoint.clone();
+        // With a token to resume from, the partial answer ends exactly there.
+        if token.is_some() {
+            self.progress.held.clear();
+            if self.progress.unconfirmed.chunks > 0 {
+                self.aggregator.roll_back(&self.progress.mark);
+            }
+        }
+        let mut error = error.with_attempts(self.requests.sent()).with_continuation(
+            token,
+            self.progress.hops,
+            self.progress.reconnects,
+        );
+        if self.aggregator.chunks() > 0 {
             error = error.with_partial_response(self.aggregator.response().clone());
         }
         Action::Failed(error)
+    }
+
+    fn deadline_passed(&self, now: Instant) -> bool {
+        Call::deadline(self).is_some_and(|deadline| now >= deadline)
+    }
+}
+
+impl GenerateCall {
+    /// One step of the machine: an action for the driver, or `None` when it queued output (or
+    /// moved on) and should be polled again.
+    fn step(&mut self, now: Instant) -> Option<Action<GenerateContentResponse>> {
+        if matches!(self.state, State::Finished) {
+            return Some(Action::Done);
+        }
+        if self.requests.is_cancelled() {
+            return Some(self.fail(Error::cancelled()));
+        }
+        if self.deadline_passed(now) {
+            let deadline = self.deadline.unwrap_or_default();
+            return Some(self.fail(Error::transport(
+                ErrorKind::Timeout,
+                DeadlineExceeded(deadline),
+            )));
+        }
+        match &mut self.state {
+            State::Ready => {
+                self.started.get_or_insert(now);
+                self.state = State::AwaitingHead;
+                Some(Action::Send(self.requests.send(now)))
+            }
+            State::AwaitingHead => match self.requests.take_transport_error() {
+                Some(error) => self.on_failure(error, now),
+                None => Some(self.fail(Error::invalid_request(
+                    "the call was polled before its response head or transport error was reported",
+                ))),
+            },
+            State::Streaming(decoder) => match decoder.next_chunk() {
+                Some(Ok(chunk)) => {
+                    self.observe(chunk, now);
+                    None
+                }
+                Some(Err(error)) => self.on_failure(error, now),
+                None if decoder.is_done() => {
+                    self.end_of_hop(now);
+                    None
+                }
+                None => match self.requests.take_transport_error() {
+                    Some(error) => self.on_failure(error, now),
+                    None => Some(Action::Read),
+                },
+            },
+            State::Collecting(body) => {
+                if !body.is_ready() && !self.requests.has_transport_error() {
+                    return Some(Action::Read);
+                }
+                if !body.status().is_success() {
+                    // A cut error body is classified from what arrived.
+                    let error = body.failure();
+                    return self.on_failure(error, now);
+                }
+                if let Some(error) = self.requests.take_transport_error() {
+                    return self.on_failure(error, now);
+                }
+                match body.decode::<GenerateContentResponse>() {
+                    Ok(answer) => {
+                        if self.unary_hops == 0 && !self.first_is_continued(&answer) {
+                            // One request, one answer: hand it out as it came.
+                            self.state = State::Finished;
+                            self.deliver(answer, now);
+                            return None;
+                        }
+                        self.observe(answer, now);
+                        self.end_of_hop(now);
+                        None
+                    }
+                    Err(error) => self.on_failure(error, now),
+                }
+            }
+            State::Finished => Some(Action::Done),
+        }
+    }
+}
+
+fn build(
+    api: &Api,
+    model: &str,
+    request: &GenerateContentRequest,
+    mode: Mode,
+) -> Result<http::Request<bytes::Bytes>, Error> {
+    match mode {
+        Mode::Stream(format) => api.stream_generate_content_as(model, request, format),
+        Mode::Unary => api.generate_content(model, request),
     }
 }
 
@@ -263,58 +678,16 @@ impl Call for GenerateCall {
     type Item = GenerateContentResponse;
 
     fn poll(&mut self, now: Instant) -> Action<GenerateContentResponse> {
-        if self.requests.is_cancelled() && !matches!(self.state, State::Finished) {
-            return self.fail(Error::cancelled());
-        }
-        match &mut self.state {
-            State::Ready => {
-                self.started.get_or_insert(now);
-                self.state = State::AwaitingHead;
-                Action::Send(self.requests.send(now))
+        loop {
+            if let Some(out) = self.out.pop_front() {
+                return match out {
+                    Out::Item(chunk) => Action::Item(chunk),
+                    Out::Rollback(discarded) => Action::Rollback(discarded),
+                };
             }
-            State::AwaitingHead => match self.requests.take_transport_error() {
-                Some(error) => self.retry_or_fail(error, now),
-                None => self.fail(Error::invalid_request(
-                    "the call was polled before its response head or transport error was reported",
-                )),
-            },
-            State::Streaming(decoder) => match decoder.next_chunk() {
-                Some(Ok(chunk)) => {
-                    self.deliver(&chunk, now);
-                    Action::Item(chunk)
-                }
-                Some(Err(error)) => self.retry_or_fail(error, now),
-                None if decoder.is_done() => {
-                    self.state = State::Finished;
-                    Action::Done
-                }
-                None => match self.requests.take_transport_error() {
-                    Some(error) => self.retry_or_fail(error, now),
-                    None => Action::Read,
-                },
-            },
-            State::Collecting(body) => {
-                if !body.is_ready() && !self.requests.has_transport_error() {
-                    return Action::Read;
-                }
-                if !body.status().is_success() {
-                    // A cut error body is classified from what arrived.
-                    let error = body.failure();
-                    return self.retry_or_fail(error, now);
-                }
-                if let Some(error) = self.requests.take_transport_error() {
-                    return self.retry_or_fail(error, now);
-                }
-                match body.decode::<GenerateContentResponse>() {
-                    Ok(answer) => {
-                        self.state = State::Finished;
-                        self.deliver(&answer, now);
-                        Action::Item(answer)
-                    }
-                    Err(error) => self.retry_or_fail(error, now),
-                }
+            if let Some(action) = self.step(now) {
+                return action;
             }
-            State::Finished => Action::Done,
         }
     }
 
@@ -370,4 +743,33 @@ impl Call for GenerateCall {
     fn status(&self) -> Option<StatusCode> {
         self.requests.status()
     }
+
+    /// When the whole-call deadline ([`with_deadline`](GenerateCall::with_deadline)) passes,
+    /// once the call started.
+    fn deadline(&self) -> Option<Instant> {
+        Some(self.started? + self.deadline?)
+    }
 }
+
+impl GenerateCall {
+    /// True when a unary answer is the first hop of a continued answer.
+    fn first_is_continued(&self, answer: &GenerateContentResponse) -> bool {
+        self.automatic
+            && answer.candidates.first().is_some_and(|c| {
+                c.finish_reason == Some(FinishReason::Continuation)
+                    && c.continuation_token.is_some()
+            })
+    }
+}
+
+/// The whole-call deadline passed.
+#[derive(Debug)]
+struct DeadlineExceeded(Duration);
+
+impl std::fmt::Display for DeadlineExceeded {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "the call's deadline of {:?} passed", self.0)
+    }
+}
+
+impl std::error::Error for DeadlineExceeded {}

@@ -46,6 +46,8 @@
 //!         },
 //!         Action::Wait(delay) => std::thread::sleep(delay),
 //!         Action::Item(chunk) => text.push_str(&chunk.text().unwrap_or_default()),
+//!         // A resumed stream takes back what followed its last checkpoint.
+//!         Action::Rollback(discarded) => text.truncate(text.len() - discarded.text.len()),
 //!         Action::Done => break,
 //!         Action::Failed(error) => panic!("{error}"),
 //!     }
@@ -86,7 +88,7 @@ use http::{HeaderMap, StatusCode};
 use crate::error::Error;
 
 pub use exchange::{DEFAULT_MAX_ANSWER, Exchange};
-pub use generate::GenerateCall;
+pub use generate::{GenerateCall, MAX_RECONNECTS_WITHOUT_PROGRESS};
 pub use pages::ModelPages;
 
 /// The most bytes of an error response body a call reads: 1 MiB. Google's error bodies are a few
@@ -111,11 +113,58 @@ pub enum Action<T> {
     Read,
     /// A result for the caller: a chunk of a stream, or the answer of a unary call.
     Item(T),
+    /// A broken stream is resumed from its latest checkpoint, and the output handed out after
+    /// that checkpoint is taken back: the server generates it again. The aggregate has already
+    /// rolled back; tell the caller, so that a UI can erase what it showed. Only
+    /// [`GenerateCall`] emits it.
+    Rollback(Discarded),
     /// The call ended successfully; nothing more will come. Returned again if polled again.
     Done,
     /// The call failed with this error (which carries the attempts made and, for a stream, the
     /// response aggregated from what arrived). Polling again returns [`Action::Done`].
     Failed(Error),
+}
+
+/// What a resumed stream took back: the output handed out after the latest checkpoint.
+///
+/// ```
+/// use gemini_proto::call::Discarded;
+///
+/// let discarded = Discarded::default();
+/// assert_eq!((discarded.chunks, discarded.parts, discarded.text.as_str()), (0, 0, ""));
+/// ```
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Discarded {
+    /// The chunks taken back.
+    pub chunks: u64,
+    /// The parts those chunks held (text, thoughts, function calls, …).
+    pub parts: usize,
+    /// Their text, as their [`text`](crate::types::GenerateContentResponse::text) gave it: what
+    /// a UI printing the text has to erase.
+    pub text: String,
+}
+
+impl Discarded {
+    /// Adds up two takings-back (for a reader that learns of them late).
+    pub fn merge(&mut self, other: Discarded) {
+        self.chunks += other.chunks;
+        self.parts += other.parts;
+        self.text.push_str(&other.text);
+    }
+
+    /// True when nothing was taken back.
+    pub fn is_empty(&self) -> bool {
+        self.chunks == 0
+    }
+
+    pub(crate) fn add(&mut self, chunk: &crate::types::GenerateContentResponse) {
+        self.chunks += 1;
+        self.parts += chunk.parts().len();
+        if let Some(text) = chunk.text() {
+            self.text.push_str(&text);
+        }
+    }
 }
 
 /// The interface every call machine shares, so that one driver loop serves them all.
@@ -151,4 +200,10 @@ pub trait Call {
 
     /// The status of the last response head, if one arrived.
     fn status(&self) -> Option<StatusCode>;
+
+    /// When the call must end at the latest: a driver waiting for I/O should wake up then and
+    /// poll, so that the call can fail on time. `None`: no bound of the call's own.
+    fn deadline(&self) -> Option<Instant> {
+        None
+    }
 }

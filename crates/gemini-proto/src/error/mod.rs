@@ -42,7 +42,7 @@ use std::time::Duration;
 
 use http::StatusCode;
 
-use crate::types::GenerateContentResponse;
+use crate::types::{ContinuationToken, GenerateContentResponse};
 
 pub use api::ApiError;
 pub use classify::{classify_response, parse_error_body};
@@ -176,6 +176,13 @@ struct Inner {
     attempts: u32,
     /// What the call aggregated before it failed.
     partial: Option<Box<GenerateContentResponse>>,
+    /// Where a continued answer can be resumed from by hand.
+    continuation_token: Option<ContinuationToken>,
+    /// Requests of a continued answer started with a new token, the first included (0: not
+    /// recorded).
+    hops: u32,
+    /// Times the call reconnected after its stream broke.
+    reconnects: u32,
 }
 
 impl Error {
@@ -197,6 +204,9 @@ impl Error {
                 source: None,
                 attempts: 0,
                 partial: None,
+                continuation_token: None,
+                hops: 0,
+                reconnects: 0,
             }),
         }
     }
@@ -423,6 +433,20 @@ impl Error {
         self
     }
 
+    /// Records the token a continued answer can be resumed from, and the hops and reconnects
+    /// the call made.
+    pub fn with_continuation(
+        mut self,
+        token: Option<ContinuationToken>,
+        hops: u32,
+        reconnects: u32,
+    ) -> Self {
+        self.inner.continuation_token = token;
+        self.inner.hops = hops;
+        self.inner.reconnects = reconnects;
+        self
+    }
+
     /// Records the HTTP status of the response this error belongs to.
     pub fn with_status(mut self, status: StatusCode) -> Self {
         self.inner.status = Some(status);
@@ -504,6 +528,26 @@ impl Error {
     /// parts and usage that did arrive. `None` when nothing had arrived.
     pub fn partial_response(&self) -> Option<&GenerateContentResponse> {
         self.inner.partial.as_deref()
+    }
+
+    /// The token to resume the answer from by hand, when the call gave up after progress: send
+    /// the same request again with it
+    /// ([`GenerateContentRequest::with_continuation_token`](crate::types::GenerateContentRequest::with_continuation_token)),
+    /// and append what comes to [`partial_response`](Self::partial_response), which then holds
+    /// exactly the answer up to that token.
+    pub fn continuation_token(&self) -> Option<&ContinuationToken> {
+        self.inner.continuation_token.as_ref()
+    }
+
+    /// How many requests with a new continuation token the call made, the first included (a
+    /// long answer continued over several requests); 0 when not recorded.
+    pub fn hops(&self) -> u32 {
+        self.inner.hops
+    }
+
+    /// How many times the call reconnected after its stream broke.
+    pub fn reconnects(&self) -> u32 {
+        self.inner.reconnects
     }
 
     /// Takes the partial response out of this error.
@@ -623,6 +667,13 @@ impl fmt::Debug for Error {
         if i.attempts > 0 {
             d.field("attempts", &i.attempts);
         }
+        if i.hops > 0 {
+            d.field("hops", &i.hops);
+            d.field("reconnects", &i.reconnects);
+        }
+        if let Some(t) = &i.continuation_token {
+            d.field("continuation_token", t);
+        }
         if let Some(p) = &i.partial {
             d.field("partial_text_len", &p.text().map_or(0, |t| t.len()));
         }
@@ -726,17 +777,32 @@ impl fmt::Display for Error {
             let cut = i.body_len.is_some_and(|len| len > ex.len());
             write!(f, ": {ex:?}{}", if cut { "…" } else { "" })?;
         }
-        let retry = self.retry_delay();
-        match (retry, i.attempts) {
-            (Some(delay), attempts) if attempts > 1 => {
-                write!(
-                    f,
-                    " (retry after {delay:?}; gave up after {attempts} attempts)"
-                )?;
-            }
-            (Some(delay), _) => write!(f, " (retry after {delay:?})")?,
-            (None, attempts) if attempts > 1 => write!(f, " (after {attempts} attempts)")?,
-            (None, _) => {}
+        let mut notes: Vec<String> = Vec::new();
+        if let Some(delay) = self.retry_delay() {
+            notes.push(format!("retry after {delay:?}"));
+        }
+        if i.attempts > 1 {
+            notes.push(if notes.is_empty() {
+                format!("after {} attempts", i.attempts)
+            } else {
+                format!("gave up after {} attempts", i.attempts)
+            });
+        }
+        if i.hops > 1 || i.reconnects > 0 {
+            let plural = |n: u32| if n == 1 { "" } else { "s" };
+            notes.push(format!(
+                "{} hop{}, {} reconnect{}",
+                i.hops,
+                plural(i.hops),
+                i.reconnects,
+                plural(i.reconnects)
+            ));
+        }
+        if i.continuation_token.is_some() {
+            notes.push("resumable from its continuation token".to_owned());
+        }
+        if !notes.is_empty() {
+            write!(f, " ({})", notes.join("; "))?;
         }
         Ok(())
     }

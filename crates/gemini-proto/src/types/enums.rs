@@ -54,6 +54,9 @@ wire_enum! {
         NoImage = "NO_IMAGE" (16),
         /// Generated image flagged for recitation.
         ImageRecitation = "IMAGE_RECITATION" (17),
+        /// The answer reached the per-request output cap but is not finished: send the same
+        /// request again with the candidate's continuation token to continue it.
+        Continuation = "CONTINUATION",
         /// Blocked by Model Armor (Vertex AI).
         ModelArmor = "MODEL_ARMOR",
     }

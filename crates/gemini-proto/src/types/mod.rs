@@ -7,6 +7,7 @@
 
 mod config;
 mod content;
+mod continuation;
 mod enums;
 mod models;
 mod requests;
@@ -15,6 +16,7 @@ pub(crate) mod wire;
 
 pub use config::*;
 pub use content::*;
+pub use continuation::ContinuationToken;
 pub use enums::*;
 pub use models::*;
 pub use requests::*;

@@ -2,6 +2,7 @@
 
 use super::config::{GenerationConfig, SafetySetting, Tool, ToolConfig};
 use super::content::{Content, IntoParts};
+use super::continuation::ContinuationToken;
 use super::enums::TaskType;
 use super::wire::wire_struct;
 
@@ -35,6 +36,9 @@ wire_struct! {
         cached_content: Option<String> = "cachedContent",
         /// Generation options.
         generation_config: Option<GenerationConfig> = "generationConfig",
+        /// Continues an answer from this point instead of starting it (see
+        /// [`ContinuationToken`]).
+        continuation_token: Option<ContinuationToken> = "continuationToken",
     }
 }
 
@@ -85,6 +89,12 @@ impl GenerateContentRequest {
     /// Uses a cached content as context.
     pub fn with_cached_content(mut self, name: impl Into<String>) -> Self {
         self.cached_content = Some(name.into());
+        self
+    }
+
+    /// Continues an answer from `token` (sent with the same request that produced it).
+    pub fn with_continuation_token(mut self, token: ContinuationToken) -> Self {
+        self.continuation_token = Some(token);
         self
     }
 }

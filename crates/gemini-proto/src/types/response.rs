@@ -3,6 +3,7 @@
 use serde_json::Value;
 
 use super::content::{Blob, Content, FunctionCall, Part};
+use super::continuation::ContinuationToken;
 use super::enums::{
     BlockReason, FinishReason, HarmCategory, HarmProbability, HarmSeverity, Modality, TrafficType,
     UrlRetrievalStatus,
@@ -125,6 +126,9 @@ wire_struct! {
         token_count: Option<u32> = "tokenCount",
         /// Attributions for attributed question answering (kept as JSON).
         grounding_attributions: Vec<Value> = "groundingAttributions",
+        /// A point the answer can be continued from: with finish reason `CONTINUATION` at the
+        /// per-request output cap, and at checkpoints inside a stream.
+        continuation_token: Option<ContinuationToken> = "continuationToken",
     }
 }
 
@@ -342,6 +346,95 @@ wire_struct! {
         tool_use_prompt_tokens_details: Vec<ModalityTokenCount> = "toolUsePromptTokensDetails",
         /// Tokens spent thinking.
         thoughts_token_count: Option<u32> = "thoughtsTokenCount",
+    }
+}
+
+impl UsageMetadata {
+    /// The usage of two requests together: every count summed, per-modality details summed
+    /// modality by modality (in order of first appearance), the later traffic type and unknown
+    /// members winning.
+    ///
+    /// Within one stream the usage is a running total (take the last); across the requests of one
+    /// continued answer, the hops' totals add up.
+    ///
+    /// ```
+    /// use gemini_proto::types::{Modality, ModalityTokenCount, UsageMetadata};
+    ///
+    /// let hop = |prompt, answer, thoughts| {
+    ///     let mut usage = UsageMetadata::default();
+    ///     usage.prompt_token_count = Some(prompt);
+    ///     usage.candidates_token_count = Some(answer);
+    ///     usage.thoughts_token_count = thoughts;
+    ///     let mut text = ModalityTokenCount::default();
+    ///     text.modality = Some(Modality::Text);
+    ///     text.token_count = Some(answer);
+    ///     usage.candidates_tokens_details = vec![text];
+    ///     usage
+    /// };
+    /// let both = hop(10, 100, Some(7)).plus(&hop(10, 50, None));
+    /// assert_eq!(both.prompt_token_count, Some(20));
+    /// assert_eq!(both.candidates_token_count, Some(150));
+    /// assert_eq!(both.thoughts_token_count, Some(7));
+    /// assert_eq!(both.candidates_tokens_details[0].token_count, Some(150));
+    /// ```
+    pub fn plus(&self, other: &UsageMetadata) -> UsageMetadata {
+        fn add(a: Option<u32>, b: Option<u32>) -> Option<u32> {
+            match (a, b) {
+                (Some(a), Some(b)) => Some(a.saturating_add(b)),
+                (a, b) => a.or(b),
+            }
+        }
+        fn details(a: &[ModalityTokenCount], b: &[ModalityTokenCount]) -> Vec<ModalityTokenCount> {
+            let mut out: Vec<ModalityTokenCount> = a.to_vec();
+            for entry in b {
+                match out.iter_mut().find(|o| o.modality == entry.modality) {
+                    Some(o) => {
+                        o.token_count = add(o.token_count, entry.token_count);
+                        for (key, value) in &entry.extra {
+                            o.extra.insert(key.clone(), value.clone());
+                        }
+                    }
+                    None => out.push(entry.clone()),
+                }
+            }
+            out
+        }
+        let mut extra = self.extra.clone();
+        for (key, value) in &other.extra {
+            extra.insert(key.clone(), value.clone());
+        }
+        UsageMetadata {
+            prompt_token_count: add(self.prompt_token_count, other.prompt_token_count),
+            candidates_token_count: add(self.candidates_token_count, other.candidates_token_count),
+            total_token_count: add(self.total_token_count, other.total_token_count),
+            traffic_type: other
+                .traffic_type
+                .clone()
+                .or_else(|| self.traffic_type.clone()),
+            cached_content_token_count: add(
+                self.cached_content_token_count,
+                other.cached_content_token_count,
+            ),
+            prompt_tokens_details: details(
+                &self.prompt_tokens_details,
+                &other.prompt_tokens_details,
+            ),
+            cache_tokens_details: details(&self.cache_tokens_details, &other.cache_tokens_details),
+            candidates_tokens_details: details(
+                &self.candidates_tokens_details,
+                &other.candidates_tokens_details,
+            ),
+            tool_use_prompt_token_count: add(
+                self.tool_use_prompt_token_count,
+                other.tool_use_prompt_token_count,
+            ),
+            tool_use_prompt_tokens_details: details(
+                &self.tool_use_prompt_tokens_details,
+                &other.tool_use_prompt_tokens_details,
+            ),
+            thoughts_token_count: add(self.thoughts_token_count, other.thoughts_token_count),
+            extra,
+        }
     }
 }
 

@@ -181,6 +181,11 @@ impl ChatStream {
     pub fn is_recorded(&self) -> bool {
         self.inner.is_recorded()
     }
+
+    /// The next chunk, or the news that output was taken back.
+    pub fn next_event(&mut self) -> Option<Result<crate::StreamEvent, Error>> {
+        wait(self.inner.next_event())
+    }
 }
 
 impl Iterator for ChatStream {

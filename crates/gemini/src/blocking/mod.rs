@@ -140,6 +140,8 @@ impl ClientBuilder {
         max_event_size(bytes: usize);
         /// See [`crate::ClientBuilder::log_content`].
         log_content(enabled: bool);
+        /// See [`crate::ClientBuilder::automatic_continuation`].
+        automatic_continuation(enabled: bool);
         /// See [`crate::ClientBuilder::add_root_certificates_pem`].
         add_root_certificates_pem(pem: impl Into<Vec<u8>>);
     }

@@ -242,6 +242,32 @@ impl ResponseStream {
     pub fn error(&self) -> Option<&Error> {
         self.inner.error()
     }
+
+    /// The next chunk, or the news that output was taken back (see
+    /// [`crate::ResponseStream::next_event`]).
+    pub fn next_event(&mut self) -> Option<Result<crate::StreamEvent, Error>> {
+        wait(self.inner.next_event())
+    }
+
+    /// What resumptions took back since the last call.
+    pub fn take_discarded(&mut self) -> crate::Discarded {
+        self.inner.take_discarded()
+    }
+
+    /// The number of requests with a new continuation token, the first included.
+    pub fn hops(&self) -> u32 {
+        self.inner.hops()
+    }
+
+    /// The number of times the stream reconnected after it broke.
+    pub fn reconnects(&self) -> u32 {
+        self.inner.reconnects()
+    }
+
+    /// The latest continuation token.
+    pub fn continuation_token(&self) -> Option<&gemini_proto::types::ContinuationToken> {
+        self.inner.continuation_token()
+    }
 }
 
 impl Iterator for ResponseStream {

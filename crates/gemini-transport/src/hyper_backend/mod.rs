@@ -591,8 +591,9 @@ fn prepare_h1(
     match proxy {
         Some(p) if !key.https => {
             if let Some(auth) = &p.authorization {
-                let value = HeaderValue::from_str(auth)
+                let mut value = HeaderValue::from_str(auth)
                     .map_err(|_| invalid("invalid proxy credentials"))?;
+                value.set_sensitive(true);
                 req.headers_mut().insert(PROXY_AUTHORIZATION, value);
             }
         }

@@ -66,13 +66,7 @@ impl Split {
                 let mut out = Vec::new();
                 let mut rest = body;
                 while !rest.is_empty() {
-                    let max = match rng.next_u64() % 4 {
-                        0 => 1,
-                        1 => 8,
-                        2 => 64,
-                        _ => 2048,
-                    };
-                    let take = rng.size(max).min(rest.len());
+                    let take = random_piece_size(&mut rng).min(rest.len());
                     out.push(&rest[..take]);
                     rest = &rest[take..];
                 }
@@ -80,6 +74,17 @@ impl Split {
             }
         }
     }
+}
+
+/// The size of the next random read: mostly small, sometimes one byte, sometimes large.
+fn random_piece_size(rng: &mut Rng) -> usize {
+    let max = match rng.next_u64() % 4 {
+        0 => 1,
+        1 => 8,
+        2 => 64,
+        _ => 2048,
+    };
+    rng.size(max)
 }
 
 /// Cuts a body that arrives in reads of any size into the pieces a [`Split`] makes, keeping at
@@ -116,15 +121,7 @@ impl Splitter {
         match &mut self.kind {
             SplitKind::AsRead => None,
             SplitKind::Fixed(n) => Some(*n),
-            SplitKind::Random(rng) => {
-                let max = match rng.next_u64() % 4 {
-                    0 => 1,
-                    1 => 8,
-                    2 => 64,
-                    _ => 2048,
-                };
-                Some(rng.size(max))
-            }
+            SplitKind::Random(rng) => Some(random_piece_size(rng)),
         }
     }
 

@@ -294,21 +294,15 @@ impl Budget {
     }
 
     fn items(&mut self, n: usize) -> Result<(), String> {
-        self.items = self.items.checked_sub(n).ok_or_else(|| {
-            format!(
-                "The response schema asks for an answer of more than {MAX_SCHEMA_ITEMS} items and members (minItems, nested arrays, properties): over the emulator's limit."
-            )
-        })?;
-        Ok(())
+        spend(&mut self.items, n, || {
+            format!("{MAX_SCHEMA_ITEMS} items and members (minItems, nested arrays, properties)")
+        })
     }
 
     fn bytes(&mut self, n: usize) -> Result<(), String> {
-        self.bytes = self.bytes.checked_sub(n).ok_or_else(|| {
-            format!(
-                "The response schema asks for an answer of more than {MAX_SCHEMA_ANSWER_BYTES} bytes of strings and copied values: over the emulator's limit."
-            )
-        })?;
-        Ok(())
+        spend(&mut self.bytes, n, || {
+            format!("{MAX_SCHEMA_ANSWER_BYTES} bytes of strings and copied values")
+        })
     }
 
     /// Charges a value copied from the request (`const`, `enum`) by its size.
@@ -324,6 +318,17 @@ impl Budget {
         self.bytes(size(value))?;
         Ok(value.clone())
     }
+}
+
+/// Takes `n` from what is `left`, or says what the schema asked for past the limit.
+fn spend(left: &mut usize, n: usize, limit: impl Fn() -> String) -> Result<(), String> {
+    *left = left.checked_sub(n).ok_or_else(|| {
+        format!(
+            "The response schema asks for an answer of more than {}: over the emulator's limit.",
+            limit()
+        )
+    })?;
+    Ok(())
 }
 
 /// Produces a value that conforms to an OpenAPI (`responseSchema`) or JSON Schema

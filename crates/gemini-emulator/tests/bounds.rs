@@ -36,6 +36,21 @@ fn assert_invalid_argument(r: &Resp, mentions: &str) {
     assert!(message.contains(mentions), "{message:?} lacks {mentions:?}");
 }
 
+/// Sends a streaming request with `fault` on a raw connection and returns it, to be read (or
+/// dropped) by the test.
+async fn open_stream(emu: &Emulator, fault: &str) -> tokio::net::TcpStream {
+    let mut stream = tokio::net::TcpStream::connect(emu.addr()).await.unwrap();
+    let body = gen_body("Hello");
+    let request = format!(
+        "POST {SSE} HTTP/1.1\r\nhost: x\r\nconnection: close\r\nx-goog-api-key: {KEY}\r\n\
+         x-emulator-fault: {fault}\r\ncontent-type: application/json\r\n\
+         content-length: {}\r\n\r\n{body}",
+        body.len()
+    );
+    stream.write_all(request.as_bytes()).await.unwrap();
+    stream
+}
+
 /// The emulator is still alive and well after whatever came before.
 async fn assert_alive(emu: &Emulator) {
     let r = post(emu.addr(), UNARY, &gen_body("Are you still there?")).await;
@@ -175,15 +190,7 @@ async fn an_oversized_event_is_streamed_without_being_built_in_memory() {
     // Beyond the decoders' 64 MiB default, within the emulator's limit.
     let emu = emulator().await;
     let size = 80usize << 20;
-    let mut stream = tokio::net::TcpStream::connect(emu.addr()).await.unwrap();
-    let body = gen_body("Hello");
-    let request = format!(
-        "POST {SSE} HTTP/1.1\r\nhost: x\r\nconnection: close\r\nx-goog-api-key: {KEY}\r\n\
-         x-emulator-fault: oversized-event=0:{size}\r\ncontent-type: application/json\r\n\
-         content-length: {}\r\n\r\n{body}",
-        body.len()
-    );
-    stream.write_all(request.as_bytes()).await.unwrap();
+    let mut stream = open_stream(&emu, &format!("oversized-event=0:{size}")).await;
     // Count the bytes without keeping them.
     let mut total = 0usize;
     let mut buf = vec![0; 1 << 16];
@@ -292,14 +299,7 @@ async fn work_for_a_request_stops_when_its_client_disconnects() {
     let emu = emulator().await;
     // A stream that would stall for minutes after its first event, and one that would drip.
     for fault in ["stall-after=1:9m", "drip=9m:1"] {
-        let mut stream = tokio::net::TcpStream::connect(emu.addr()).await.unwrap();
-        let body = gen_body("Hello");
-        let request = format!(
-            "POST {SSE} HTTP/1.1\r\nhost: x\r\nx-goog-api-key: {KEY}\r\nx-emulator-fault: {fault}\r\n\
-             content-type: application/json\r\ncontent-length: {}\r\n\r\n{body}",
-            body.len()
-        );
-        stream.write_all(request.as_bytes()).await.unwrap();
+        let mut stream = open_stream(&emu, fault).await;
         let mut buf = vec![0; 4096];
         let n = stream.read(&mut buf).await.unwrap();
         assert!(n > 0);

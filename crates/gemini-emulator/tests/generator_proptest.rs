@@ -116,41 +116,45 @@ fn schema() -> impl Strategy<Value = Value> {
     })
 }
 
-/// A count, size or duration for a fault: small and valid, or past the limits.
-fn amount() -> impl Strategy<Value = String> {
+/// Mostly a small valid value, sometimes one of the `absurd` ones (past the limits).
+fn mostly(
+    valid: impl Strategy<Value = String> + 'static,
+    absurd: &[&'static str],
+) -> BoxedStrategy<String> {
     prop_oneof![
-        4 => (0u32..4).prop_map(|n| n.to_string()),
-        1 => prop::sample::select(vec![
-            "1000001".to_owned(),
-            "4294967297".to_owned(),
-            "18446744073709551616".to_owned(),
-            "99999999999999999999999".to_owned(),
-        ]),
+        4 => valid,
+        1 => prop::sample::select(absurd.to_vec()).prop_map(str::to_owned),
     ]
+    .boxed()
 }
 
-fn size() -> impl Strategy<Value = String> {
-    prop_oneof![
-        4 => (0u32..65_536).prop_map(|n| n.to_string()),
-        1 => prop::sample::select(vec![
-            "100000MiB".to_owned(),
-            "17592186044416MiB".to_owned(),
-            "2048MiB".to_owned(),
-            "1KiB".to_owned(),
-        ]),
-    ]
+/// A count for a fault.
+fn amount() -> BoxedStrategy<String> {
+    mostly(
+        (0u32..4).prop_map(|n| n.to_string()),
+        &[
+            "1000001",
+            "4294967297",
+            "18446744073709551616",
+            "99999999999999999999999",
+        ],
+    )
 }
 
-fn duration() -> impl Strategy<Value = String> {
-    prop_oneof![
-        4 => (0u32..3).prop_map(|n| format!("{n}ms")),
-        1 => prop::sample::select(vec![
-            "11m".to_owned(),
-            "99999999999999999999999s".to_owned(),
-            "1e30s".to_owned(),
-            "0.5us".to_owned(),
-        ]),
-    ]
+/// A size for a fault.
+fn size() -> BoxedStrategy<String> {
+    mostly(
+        (0u32..65_536).prop_map(|n| n.to_string()),
+        &["100000MiB", "17592186044416MiB", "2048MiB", "1KiB"],
+    )
+}
+
+/// A duration for a fault.
+fn duration() -> BoxedStrategy<String> {
+    mostly(
+        (0u32..3).prop_map(|n| format!("{n}ms")),
+        &["11m", "99999999999999999999999s", "1e30s", "0.5us"],
+    )
 }
 
 fn fault_item() -> impl Strategy<Value = String> {
@@ -168,10 +172,10 @@ fn fault_item() -> impl Strategy<Value = String> {
         amount().prop_map(|n| format!("safety-after={n}")),
         Just("block-prompt=OTHER".to_owned()),
         Just("framing=lf".to_owned()),
-        prop_oneof![
-            4 => (0u32..2_000).prop_map(|n| n.to_string()),
-            1 => Just("1000000000000".to_owned()),
-        ]
+        mostly(
+            (0u32..2_000).prop_map(|n| n.to_string()),
+            &["1000000000000", "100001"]
+        )
         .prop_map(|n| format!("tokens={n}")),
     ]
 }

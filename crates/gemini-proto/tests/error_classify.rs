@@ -864,3 +864,25 @@ fn details_with_unknown_members() -> (ApiError, Value) {
     );
     (api, details)
 }
+
+#[test]
+fn error_numbers_in_details_read_back_the_same() {
+    // Found by the error_body fuzz target: a number longer than a double's precision in an
+    // unknown detail came back as a different double on every round trip.
+    let long = "2".repeat(176);
+    for number in [
+        long.as_str(),
+        "-0.092766541153637333",
+        "1.7976931348623157e308",
+        "5e-324",
+    ] {
+        let body = format!(
+            r#"{{"error": {{"code": 404, "message": "m", "status": "NOT_FOUND", "details": [{number}, {{"@type": "x", "v": {number}}}]}}}}"#
+        );
+        let api = ApiError::from_slice(body.as_bytes()).unwrap();
+        let json = api.to_envelope_json();
+        let back = ApiError::from_slice(json.as_bytes()).unwrap();
+        assert_eq!(back, api, "{number}");
+        assert_eq!(back.to_envelope_json(), json, "{number}");
+    }
+}

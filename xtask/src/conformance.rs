@@ -15,6 +15,7 @@ use gemini_proto::sse::SseDecoder;
 use serde_json::Value;
 
 use crate::decode::{decode, kind_name};
+use crate::files::{has_ext, list, workspace_root};
 use crate::rng::Split;
 
 const RANDOM_SEEDS: [u64; 3] = [1, 2024, 0xC0FFEE];
@@ -35,13 +36,6 @@ impl Report {
             }
         }
     }
-}
-
-fn workspace_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .map(Path::to_path_buf)
-        .unwrap_or_else(|| PathBuf::from("."))
 }
 
 pub fn run(args: &[String]) -> Result<bool, String> {
@@ -73,21 +67,6 @@ pub fn run(args: &[String]) -> Result<bool, String> {
     }
     println!("{} passed, {} failed", report.passed, report.failed);
     Ok(report.failed == 0)
-}
-
-fn has_ext(path: &Path, ext: &str) -> bool {
-    path.extension().is_some_and(|e| e == ext)
-}
-
-fn list(dir: &Path, keep: impl Fn(&Path) -> bool) -> Result<Vec<PathBuf>, String> {
-    let entries =
-        std::fs::read_dir(dir).map_err(|err| format!("reading {}: {err}", dir.display()))?;
-    let mut files: Vec<PathBuf> = entries
-        .filter_map(|entry| entry.ok().map(|e| e.path()))
-        .filter(|p| p.is_file() && keep(p))
-        .collect();
-    files.sort();
-    Ok(files)
 }
 
 // ----- SSE vectors ---------------------------------------------------------------------------------

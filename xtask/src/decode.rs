@@ -1,47 +1,179 @@
-//! `cargo xtask decode`: decode one streamed body with the library and print what came out.
+//! `cargo xtask decode`: decode one body with the library and print what came out, as JSON lines.
+//!
+//! * `--framing sse|json-array`: a streamed body. The file is read piece by piece and every chunk
+//!   is written out as soon as it is decoded, so memory does not grow with the number of events
+//!   (only the aggregate does, with the answer's content).
+//! * `--framing response`: a unary body, parsed into the typed model and written back.
+//! * `--framing error --status N`: the body of a response with HTTP status `N`, classified.
+
+use std::fs::File;
+use std::io::{self, BufWriter, Read, Write};
 
 use gemini_proto::aggregate::Aggregator;
 use gemini_proto::chunk::ChunkDecoder;
+use gemini_proto::error::{classify_response, parse_error_body};
+use gemini_proto::types::GenerateContentResponse;
 use gemini_proto::{Error, ErrorKind, StreamFormat};
+use http::{HeaderMap, StatusCode};
 use serde_json::{Value, json};
 
-use crate::rng::Split;
+use crate::rng::{Split, Splitter};
 
-/// What decoding a body produced.
+pub const HELP: &str = "usage: cargo xtask decode --framing sse|json-array [--split N|random:SEED] FILE
+       cargo xtask decode --framing response FILE
+       cargo xtask decode --framing error --status N FILE
+
+Decodes FILE with gemini-proto and prints one compact JSON line per item:
+
+  sse, json-array   a streamed body: {\"chunk\": …} per chunk as it is decoded, at most one
+                    {\"error\": …}, and last {\"aggregate\": …, \"complete\": true|false}. The file
+                    is read piece by piece (--split: N-byte pieces, or random sizes from SEED),
+                    so memory does not grow with the number of events.
+  response          a unary generateContent body: {\"response\": …}, the typed model written
+                    back, or {\"error\": …} when it is not one.
+  error             the body of a response with HTTP status N: {\"error\": {\"kind\": \"api\",
+                    \"message\": …, \"api\": <google.rpc.Status>}}, or {\"error\": {\"kind\": \"http\",
+                    \"message\": …, \"status\": N, …}} for a body that is not an API error.
+";
+
+/// What decoding a whole body produced (for the conformance suite).
 pub struct Decoded {
-    pub chunks: Vec<gemini_proto::types::GenerateContentResponse>,
+    pub chunks: Vec<GenerateContentResponse>,
     pub error: Option<Error>,
-    pub aggregate: gemini_proto::types::GenerateContentResponse,
+    pub aggregate: GenerateContentResponse,
+}
+
+/// One item out of a stream: a chunk, or the terminal error.
+type Item = Result<GenerateContentResponse, Error>;
+
+/// A chunk decoder and the aggregate of what it yielded, handing each item to a sink.
+struct StreamDecode {
+    decoder: ChunkDecoder,
+    aggregator: Aggregator,
+    complete: bool,
+}
+
+impl StreamDecode {
+    fn new(format: StreamFormat) -> Self {
+        StreamDecode {
+            decoder: ChunkDecoder::new(format),
+            aggregator: Aggregator::new(),
+            complete: true,
+        }
+    }
+
+    fn push(
+        &mut self,
+        piece: &[u8],
+        sink: &mut impl FnMut(Item) -> io::Result<()>,
+    ) -> io::Result<()> {
+        self.decoder.push(piece);
+        self.drain(sink)
+    }
+
+    fn finish(
+        mut self,
+        sink: &mut impl FnMut(Item) -> io::Result<()>,
+    ) -> io::Result<(GenerateContentResponse, bool)> {
+        self.decoder.finish();
+        self.drain(sink)?;
+        Ok((self.aggregator.into_response(), self.complete))
+    }
+
+    fn drain(&mut self, sink: &mut impl FnMut(Item) -> io::Result<()>) -> io::Result<()> {
+        while let Some(item) = self.decoder.next_chunk() {
+            match item {
+                Ok(chunk) => {
+                    self.aggregator.push(&chunk);
+                    sink(Ok(chunk))?;
+                }
+                Err(err) => {
+                    self.complete = false;
+                    sink(Err(err))?;
+                }
+            }
+        }
+        Ok(())
+    }
 }
 
 /// Decodes `body` fed in the pieces `split` makes.
 pub fn decode(body: &[u8], format: StreamFormat, split: &Split) -> Decoded {
-    let mut decoder = ChunkDecoder::new(format);
-    let mut aggregator = Aggregator::new();
+    let mut stream = StreamDecode::new(format);
     let mut chunks = Vec::new();
     let mut error = None;
-    let mut drain = |decoder: &mut ChunkDecoder, chunks: &mut Vec<_>, error: &mut Option<Error>| {
-        while let Some(item) = decoder.next_chunk() {
-            match item {
-                Ok(chunk) => {
-                    aggregator.push(&chunk);
-                    chunks.push(chunk);
-                }
-                Err(err) => *error = Some(err),
-            }
+    let mut sink = |item| {
+        match item {
+            Ok(chunk) => chunks.push(chunk),
+            Err(err) => error = Some(err),
         }
+        Ok(())
     };
     for piece in split.pieces(body) {
-        decoder.push(piece);
-        drain(&mut decoder, &mut chunks, &mut error);
+        let _ = stream.push(piece, &mut sink);
     }
-    decoder.finish();
-    drain(&mut decoder, &mut chunks, &mut error);
+    let (aggregate, _) = stream
+        .finish(&mut sink)
+        .unwrap_or_else(|_| (GenerateContentResponse::default(), false));
     Decoded {
         chunks,
         error,
-        aggregate: aggregator.into_response(),
+        aggregate,
     }
+}
+
+/// Decodes a streamed body read from `input` piece by piece, writing each line to `out` as soon as
+/// it is known. Memory holds one read, the decoder's current event and the aggregate.
+pub fn decode_stream(
+    mut input: impl Read,
+    format: StreamFormat,
+    split: &Split,
+    out: &mut impl Write,
+) -> io::Result<bool> {
+    let mut stream = StreamDecode::new(format);
+    let mut splitter = Splitter::new(split);
+    let mut sink = |item: Item| {
+        let line = match item {
+            Ok(chunk) => json!({ "chunk": chunk }),
+            Err(err) => error_json(&err),
+        };
+        write_line(out, &line)
+    };
+    let mut buf = vec![0; 64 * 1024];
+    loop {
+        let n = match input.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(err) if err.kind() == io::ErrorKind::Interrupted => continue,
+            Err(err) => return Err(err),
+        };
+        splitter.feed(&buf[..n], &mut |piece| stream.push(piece, &mut sink))?;
+    }
+    splitter.finish(&mut |piece| stream.push(piece, &mut sink))?;
+    let (aggregate, complete) = stream.finish(&mut sink)?;
+    write_line(
+        out,
+        &json!({ "aggregate": aggregate, "complete": complete }),
+    )?;
+    Ok(complete)
+}
+
+/// A unary `generateContent` body: `{"response": …}`, or `{"error": …}` when it is not one.
+pub fn decode_response(body: &[u8]) -> Value {
+    match classify_response::<GenerateContentResponse>(StatusCode::OK, &HeaderMap::new(), body) {
+        Ok(response) => json!({ "response": response }),
+        Err(err) => error_json(&err),
+    }
+}
+
+/// The body of a response with an error status: `{"error": …}`.
+pub fn decode_error(status: StatusCode, body: &[u8]) -> Value {
+    error_json(&parse_error_body(status, &HeaderMap::new(), body))
+}
+
+fn write_line(out: &mut impl Write, value: &Value) -> io::Result<()> {
+    serde_json::to_writer(&mut *out, value)?;
+    out.write_all(b"\n")
 }
 
 /// The short name of an error kind used in the JSON output.
@@ -52,7 +184,7 @@ pub fn kind_name(kind: ErrorKind) -> &'static str {
         ErrorKind::Truncated => "truncated",
         ErrorKind::Incomplete => "incomplete",
         ErrorKind::TooLarge => "too_large",
-        ErrorKind::UnexpectedBody => "unexpected_body",
+        ErrorKind::UnexpectedBody => "http",
         ErrorKind::InvalidRequest => "invalid_request",
         _ => "other",
     }
@@ -63,56 +195,105 @@ pub fn error_json(err: &Error) -> Value {
     if let Some(api) = err.api_error() {
         value["api"] = serde_json::to_value(api).unwrap_or(Value::Null);
     }
+    if err.kind() == ErrorKind::UnexpectedBody {
+        if let Some(status) = err.http_status() {
+            value["status"] = json!(status.as_u16());
+        }
+        if let Some(excerpt) = err.excerpt() {
+            value["excerpt"] = json!(excerpt);
+        }
+        if let Some(len) = err.body_len() {
+            value["body_len"] = json!(len);
+        }
+    }
     json!({ "error": value })
 }
 
-pub fn parse_framing(text: &str) -> Result<StreamFormat, String> {
+/// How the body is framed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Framing {
+    Stream(StreamFormat),
+    Response,
+    Error,
+}
+
+pub fn parse_framing(text: &str) -> Result<Framing, String> {
     match text {
-        "sse" => Ok(StreamFormat::Sse),
-        "json-array" => Ok(StreamFormat::JsonArray),
-        other => Err(format!("--framing takes sse or json-array, not {other:?}")),
+        "sse" => Ok(Framing::Stream(StreamFormat::Sse)),
+        "json-array" => Ok(Framing::Stream(StreamFormat::JsonArray)),
+        "response" => Ok(Framing::Response),
+        "error" => Ok(Framing::Error),
+        other => Err(format!(
+            "--framing takes sse, json-array, response or error, not {other:?}"
+        )),
     }
 }
 
 pub fn run(args: &[String]) -> Result<bool, String> {
     let mut framing = None;
-    let mut split = Split::Whole;
+    let mut split = None;
+    let mut status = None;
     let mut file = None;
     let mut args = args.iter();
     while let Some(arg) = args.next() {
         match arg.as_str() {
+            "-h" | "--help" => {
+                print!("{HELP}");
+                return Ok(true);
+            }
             "--framing" => {
                 framing = Some(parse_framing(
                     args.next().ok_or("--framing needs a value")?,
                 )?);
             }
-            "--split" => split = Split::parse(args.next().ok_or("--split needs a value")?)?,
+            "--split" => split = Some(Split::parse(args.next().ok_or("--split needs a value")?)?),
+            "--status" => {
+                let value = args.next().ok_or("--status needs an HTTP status")?;
+                status = Some(
+                    value
+                        .parse::<u16>()
+                        .ok()
+                        .and_then(|s| StatusCode::from_u16(s).ok())
+                        .ok_or_else(|| format!("--status takes an HTTP status, not {value:?}"))?,
+                );
+            }
             other if other.starts_with("--") => return Err(format!("unknown option {other:?}")),
             other if file.is_none() => file = Some(other.to_owned()),
             other => return Err(format!("unexpected argument {other:?}")),
         }
     }
-    let framing = framing.ok_or("--framing sse|json-array is required")?;
-    let file = file.ok_or("a FILE to decode is required")?;
-    let body = std::fs::read(&file).map_err(|err| format!("reading {file}: {err}"))?;
-
-    let decoded = decode(&body, framing, &split);
-    let mut out = String::new();
-    for chunk in &decoded.chunks {
-        out.push_str(&json!({ "chunk": chunk }).to_string());
-        out.push('\n');
-    }
-    if let Some(err) = &decoded.error {
-        out.push_str(&error_json(err).to_string());
-        out.push('\n');
-    }
-    out.push_str(
-        &json!({ "aggregate": decoded.aggregate, "complete": decoded.error.is_none() }).to_string(),
-    );
-    out.push('\n');
-    use std::io::Write as _;
-    std::io::stdout()
-        .write_all(out.as_bytes())
+    let framing =
+        framing.ok_or("--framing sse|json-array|response|error is required (see --help)")?;
+    let file = file.ok_or("a FILE to decode is required (see --help)")?;
+    let read_whole = || std::fs::read(&file).map_err(|err| format!("reading {file}: {err}"));
+    let stdout = io::stdout();
+    let mut out = BufWriter::new(stdout.lock());
+    let written = match framing {
+        Framing::Stream(format) => {
+            if status.is_some() {
+                return Err("--status goes with --framing error".into());
+            }
+            let input = File::open(&file).map_err(|err| format!("reading {file}: {err}"))?;
+            decode_stream(input, format, &split.unwrap_or(Split::Whole), &mut out).map(|_| ())
+        }
+        Framing::Response | Framing::Error => {
+            if split.is_some() {
+                return Err("--split goes with --framing sse or json-array".into());
+            }
+            let value = if framing == Framing::Response {
+                if status.is_some() {
+                    return Err("--status goes with --framing error".into());
+                }
+                decode_response(&read_whole()?)
+            } else {
+                let status = status.ok_or("--framing error needs --status N")?;
+                decode_error(status, &read_whole()?)
+            };
+            write_line(&mut out, &value)
+        }
+    };
+    written
+        .and_then(|()| out.flush())
         .map_err(|err| format!("writing the output: {err}"))?;
     Ok(true)
 }

@@ -2,13 +2,17 @@
 //!
 //! Commands:
 //! - `conformance [FILE|DIR]...`: the streaming conformance suite (SSE vectors and real captures).
-//! - `decode --framing sse|json-array [--split N|random:SEED] FILE`: decode one body, print JSON lines.
+//! - `decode --framing sse|json-array|response|error [--split …] [--status N] FILE`: decode one body,
+//!   print JSON lines.
+//! - `fuzz [--time SECONDS] [TARGET]...`: run the cargo-fuzz targets (nightly; installs cargo-fuzz).
 //! - `msrv`: check that no runtime dependency needs a newer Rust than the workspace's `rust-version`.
 //! - `sans-io`: check that gemini-proto depends on no I/O or async crate.
 //! - `no-tokio-runtime`: check that the smol and blocking builds compile no tokio runtime.
 
 mod conformance;
 mod decode;
+mod files;
+mod fuzz;
 mod msrv;
 mod rng;
 mod runtimes;
@@ -25,8 +29,16 @@ commands:
       Extra arguments add vector files (*.json in the sse-vectors/1 format) or capture directories
       (*.sse bodies, or JSON-array bodies). Prints `FAIL <case>` per failure and `N passed, M failed`.
   decode --framing sse|json-array [--split N|random:SEED] FILE
-      Decode a streamed body and print one compact JSON line per item: {\"chunk\": …} per chunk, at
-      most one {\"error\": …}, and last {\"aggregate\": …, \"complete\": true|false}.
+  decode --framing response FILE
+  decode --framing error --status N FILE
+      Decode a body and print compact JSON lines: for a stream {\"chunk\": …} per chunk as it is
+      decoded, at most one {\"error\": …}, and last {\"aggregate\": …, \"complete\": true|false};
+      for a unary body {\"response\": …}; for an error body {\"error\": {\"kind\": \"api\"|\"http\", …}}.
+      `cargo xtask decode --help` says more.
+  fuzz [--time SECONDS] [TARGET]...
+      Run every fuzz target of fuzz/ (sse, json_array, chunk, aggregate, error_body), or the ones
+      named, for SECONDS each (default 60), seeded with the real captures. Needs the nightly
+      toolchain; installs cargo-fuzz on it when missing. Fails on any crash, panic or time-out.
   msrv
       Check that every runtime dependency of the published crates needs at most the workspace's
       rust-version.
@@ -47,6 +59,7 @@ fn main() -> ExitCode {
     let result = match command.as_str() {
         "conformance" => conformance::run(rest),
         "decode" => decode::run(rest),
+        "fuzz" => fuzz::run(rest),
         "msrv" => msrv::run(rest),
         "sans-io" => msrv::run_sans_io(rest),
         "no-tokio-runtime" => runtimes::run(rest),

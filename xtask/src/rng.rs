@@ -66,17 +66,140 @@ impl Split {
                 let mut out = Vec::new();
                 let mut rest = body;
                 while !rest.is_empty() {
-                    let max = match rng.next_u64() % 4 {
-                        0 => 1,
-                        1 => 8,
-                        2 => 64,
-                        _ => 2048,
-                    };
-                    let take = rng.size(max).min(rest.len());
+                    let take = random_piece_size(&mut rng).min(rest.len());
                     out.push(&rest[..take]);
                     rest = &rest[take..];
                 }
                 out
+            }
+        }
+    }
+}
+
+/// The size of the next random read: mostly small, sometimes one byte, sometimes large.
+fn random_piece_size(rng: &mut Rng) -> usize {
+    let max = match rng.next_u64() % 4 {
+        0 => 1,
+        1 => 8,
+        2 => 64,
+        _ => 2048,
+    };
+    rng.size(max)
+}
+
+/// Cuts a body that arrives in reads of any size into the pieces a [`Split`] makes, keeping at
+/// most one piece's worth of bytes: the same pieces as [`Split::pieces`] on the whole body.
+pub struct Splitter {
+    kind: SplitKind,
+    carry: Vec<u8>,
+    /// The size of the piece being filled.
+    want: Option<usize>,
+}
+
+enum SplitKind {
+    /// Pieces as they are read.
+    AsRead,
+    Fixed(usize),
+    Random(Rng),
+}
+
+impl Splitter {
+    pub fn new(split: &Split) -> Self {
+        let kind = match split {
+            Split::Whole | Split::Given(_) => SplitKind::AsRead,
+            Split::Fixed(n) => SplitKind::Fixed(*n),
+            Split::Random(seed) => SplitKind::Random(Rng::new(*seed)),
+        };
+        Splitter {
+            kind,
+            carry: Vec::new(),
+            want: None,
+        }
+    }
+
+    fn next_size(&mut self) -> Option<usize> {
+        match &mut self.kind {
+            SplitKind::AsRead => None,
+            SplitKind::Fixed(n) => Some(*n),
+            SplitKind::Random(rng) => Some(random_piece_size(rng)),
+        }
+    }
+
+    /// Hands every complete piece of `data` (with what was carried over) to `f`.
+    pub fn feed<E>(
+        &mut self,
+        mut data: &[u8],
+        f: &mut impl FnMut(&[u8]) -> Result<(), E>,
+    ) -> Result<(), E> {
+        while !data.is_empty() {
+            let want = match self.want {
+                Some(w) => w,
+                None => match self.next_size() {
+                    Some(w) => {
+                        self.want = Some(w);
+                        w
+                    }
+                    None => return f(data),
+                },
+            };
+            if self.carry.is_empty() && data.len() >= want {
+                f(&data[..want])?;
+                data = &data[want..];
+                self.want = None;
+                continue;
+            }
+            let take = (want - self.carry.len()).min(data.len());
+            self.carry.extend_from_slice(&data[..take]);
+            data = &data[take..];
+            if self.carry.len() == want {
+                f(&self.carry)?;
+                self.carry.clear();
+                self.want = None;
+            }
+        }
+        Ok(())
+    }
+
+    /// Hands the last, shorter piece to `f`, if there is one.
+    pub fn finish<E>(&mut self, f: &mut impl FnMut(&[u8]) -> Result<(), E>) -> Result<(), E> {
+        if self.carry.is_empty() {
+            return Ok(());
+        }
+        let rest = std::mem::take(&mut self.carry);
+        f(&rest)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn splitter_makes_the_pieces_of_the_whole_body_from_any_reads() {
+        let body: Vec<u8> = (0..10_000u32).map(|i| (i % 251) as u8).collect();
+        for split in [
+            Split::Fixed(7),
+            Split::Fixed(4096),
+            Split::Random(3),
+            Split::Random(99),
+        ] {
+            let expected: Vec<Vec<u8>> = split
+                .pieces(&body)
+                .into_iter()
+                .map(<[u8]>::to_vec)
+                .collect();
+            for read in [1, 13, 1000, 65_536] {
+                let mut splitter = Splitter::new(&split);
+                let mut got: Vec<Vec<u8>> = Vec::new();
+                let mut push = |p: &[u8]| {
+                    got.push(p.to_vec());
+                    Ok::<(), ()>(())
+                };
+                for chunk in body.chunks(read) {
+                    splitter.feed(chunk, &mut push).unwrap();
+                }
+                splitter.finish(&mut push).unwrap();
+                assert_eq!(got, expected, "{} with {read}-byte reads", split.label());
             }
         }
     }

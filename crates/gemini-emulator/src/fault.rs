@@ -4,6 +4,10 @@ use std::fmt;
 use std::str::FromStr;
 use std::time::Duration;
 
+use crate::limits::{
+    MAX_EVENT_COUNT, MAX_FAULT_BYTES, MAX_FAULT_DURATION, MAX_FAULT_ITEMS, MAX_TOKENS,
+};
+
 /// How SSE events are separated on the wire.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
@@ -83,8 +87,9 @@ pub enum Fault {
         /// Piece size.
         bytes: usize,
     },
-    /// `oversized-event=N:SIZE`: event `N` (0-based) carries a text part padded to about `SIZE`
-    /// bytes (`8MiB`, `300KiB`, `1000`).
+    /// `oversized-event=N:SIZE`: event `N` (0-based) carries a text part padded so that the
+    /// event's JSON is about `SIZE` bytes (`8MiB`, `300KiB`, `1000`; at most
+    /// [`MAX_FAULT_BYTES`](crate::limits::MAX_FAULT_BYTES)), streamed without being built in memory.
     OversizedEvent {
         /// Index of the event to inflate.
         event: usize,
@@ -111,11 +116,16 @@ pub enum Fault {
         /// Events sent before the SAFETY event.
         events: usize,
     },
-    /// `tokens=N` (directive, not a fault): the answer is about `N` tokens long.
+    /// `tokens=N` (directive, not a fault): the answer is about `N` tokens long (at most
+    /// [`MAX_TOKENS`](crate::limits::MAX_TOKENS)).
     Tokens(usize),
 }
 
 /// A set of faults, parsed from `name[=value]` items joined by `;`.
+///
+/// Parsing enforces the [limits](crate::limits) (at most
+/// [`MAX_FAULT_ITEMS`](crate::limits::MAX_FAULT_ITEMS) items, every count, size and duration
+/// within its bound); [`check_limits`](FaultSpec::check_limits) checks a spec built in code.
 ///
 /// ```
 /// use gemini_emulator::{Fault, FaultSpec};
@@ -167,6 +177,27 @@ impl FaultSpec {
         self.faults.extend(other.faults.iter().cloned());
     }
 
+    /// Checks every item against the [limits](crate::limits).
+    ///
+    /// ```
+    /// use gemini_emulator::{Fault, FaultSpec};
+    /// let spec = FaultSpec::new().with(Fault::Tokens(1 << 40));
+    /// assert!(spec.check_limits().unwrap_err().to_string().contains("tokens"));
+    /// assert!("tokens=1099511627776".parse::<FaultSpec>().is_err());
+    /// ```
+    ///
+    /// # Errors
+    /// The first item past a limit, and what the limit is.
+    pub fn check_limits(&self) -> Result<(), FaultParseError> {
+        if self.faults.len() > MAX_FAULT_ITEMS {
+            return Err(err(format!(
+                "{} fault items is over the limit of {MAX_FAULT_ITEMS}",
+                self.faults.len()
+            )));
+        }
+        self.faults.iter().try_for_each(Fault::check_limits)
+    }
+
     pub(crate) fn find<T>(&self, f: impl Fn(&Fault) -> Option<T>) -> Option<T> {
         self.faults.iter().find_map(f)
     }
@@ -174,6 +205,78 @@ impl FaultSpec {
 
 fn err(msg: impl Into<String>) -> FaultParseError {
     FaultParseError(msg.into())
+}
+
+fn at_most<T: PartialOrd + fmt::Display>(
+    item: &str,
+    what: &str,
+    value: T,
+    limit: T,
+    unit: &str,
+) -> Result<(), FaultParseError> {
+    if value > limit {
+        Err(err(format!(
+            "`{item}`: {what} {value}{unit} is over the limit of {limit}{unit}"
+        )))
+    } else {
+        Ok(())
+    }
+}
+
+fn duration_at_most(item: &str, d: Duration) -> Result<(), FaultParseError> {
+    if d > MAX_FAULT_DURATION {
+        Err(err(format!(
+            "`{item}`: the duration {} is over the limit of {}",
+            fmt_duration(&d),
+            fmt_duration(&MAX_FAULT_DURATION)
+        )))
+    } else {
+        Ok(())
+    }
+}
+
+impl Fault {
+    /// Checks the item's counts, sizes and durations against the [limits](crate::limits).
+    fn check_limits(&self) -> Result<(), FaultParseError> {
+        let events =
+            |name: &str, n: usize| at_most(name, "the event count", n, MAX_EVENT_COUNT, "");
+        let bytes = |name: &str, n: usize| at_most(name, "the size", n, MAX_FAULT_BYTES, " bytes");
+        match self {
+            Fault::Http { retry_after, .. } => {
+                retry_after.map_or(Ok(()), |d| duration_at_most("http", d))
+            }
+            Fault::FailFirst { attempts, .. } => at_most(
+                "fail-first",
+                "the attempt count",
+                *attempts as usize,
+                MAX_EVENT_COUNT,
+                "",
+            ),
+            Fault::JsonErrorAfter { events: n, .. } => events("json-error-after", *n),
+            Fault::SseErrorAfter { events: n, .. } => events("sse-error-after", *n),
+            Fault::CloseAfterEvents { events: n, .. } => events("close-after-events", *n),
+            Fault::CloseAfterBytes { bytes: n, .. } => bytes("close-after-bytes", *n),
+            Fault::StallAfter {
+                events: n,
+                duration,
+            } => {
+                events("stall-after", *n)?;
+                duration_at_most("stall-after", *duration)
+            }
+            Fault::Drip { interval, bytes: n } => {
+                bytes("drip", *n)?;
+                duration_at_most("drip", *interval)
+            }
+            Fault::OversizedEvent { event, size } => {
+                events("oversized-event", *event)?;
+                bytes("oversized-event", *size)
+            }
+            Fault::MalformedAfter { events: n } => events("malformed-after", *n),
+            Fault::SafetyAfter { events: n } => events("safety-after", *n),
+            Fault::Tokens(n) => at_most("tokens", "the token count", *n, MAX_TOKENS, ""),
+            Fault::Framing(_) | Fault::ByteWrites | Fault::BlockPrompt { .. } => Ok(()),
+        }
+    }
 }
 
 /// Parses `10ms`, `5s`, `1.5s`, `2m`, `250us`.
@@ -185,7 +288,9 @@ pub(crate) fn parse_duration(s: &str) -> Result<Duration, FaultParseError> {
     let (num, unit) = s.split_at(split);
     let n: f64 = num
         .parse()
-        .map_err(|_| err(format!("invalid duration `{s}`")))?;
+        .ok()
+        .filter(|n: &f64| n.is_finite())
+        .ok_or_else(|| err(format!("invalid duration `{s}`")))?;
     let secs = match unit {
         "ms" => n / 1000.0,
         "us" => n / 1_000_000.0,
@@ -197,7 +302,14 @@ pub(crate) fn parse_duration(s: &str) -> Result<Duration, FaultParseError> {
             )));
         }
     };
-    Ok(Duration::from_secs_f64(secs))
+    // Durations past the limit are refused by `check_limits`; past `Duration::MAX` they cannot
+    // even be held.
+    Duration::try_from_secs_f64(secs).map_err(|_| {
+        err(format!(
+            "the duration `{s}` is over the limit of {}",
+            fmt_duration(&MAX_FAULT_DURATION)
+        ))
+    })
 }
 
 /// Parses `1000`, `300KiB`, `8MiB`, `2KB`, `1MB`.
@@ -205,9 +317,11 @@ fn parse_size(s: &str) -> Result<usize, FaultParseError> {
     let s = s.trim();
     let split = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
     let (num, unit) = s.split_at(split);
-    let n: usize = num
-        .parse()
-        .map_err(|_| err(format!("invalid size `{s}`")))?;
+    let n: u64 = num.parse().map_err(|_| {
+        err(format!(
+            "invalid size `{s}` (at most {MAX_FAULT_BYTES} bytes)"
+        ))
+    })?;
     let mult = match unit.to_ascii_lowercase().as_str() {
         "" | "b" => 1,
         "kib" => 1024,
@@ -220,13 +334,21 @@ fn parse_size(s: &str) -> Result<usize, FaultParseError> {
             )));
         }
     };
-    Ok(n * mult)
+    n.checked_mul(mult)
+        .and_then(|n| usize::try_from(n).ok())
+        .ok_or_else(|| {
+            err(format!(
+                "the size `{s}` is over the limit of {MAX_FAULT_BYTES} bytes"
+            ))
+        })
 }
 
 fn parse_num<T: FromStr>(s: &str, what: &str) -> Result<T, FaultParseError> {
-    s.trim()
-        .parse()
-        .map_err(|_| err(format!("invalid {what} `{s}`")))
+    s.trim().parse().map_err(|_| {
+        err(format!(
+            "invalid {what} `{s}` (a whole number, at most {MAX_EVENT_COUNT} for counts)"
+        ))
+    })
 }
 
 fn parse_status(s: &str) -> Result<u16, FaultParseError> {
@@ -263,6 +385,20 @@ impl FromStr for Fault {
 
     fn from_str(item: &str) -> Result<Self, Self::Err> {
         let item = item.trim();
+        let fault = Fault::parse_item(item).map_err(|e| {
+            if e.0.starts_with("unknown fault") {
+                e
+            } else {
+                err(format!("in `{item}`: {e}"))
+            }
+        })?;
+        fault.check_limits()?;
+        Ok(fault)
+    }
+}
+
+impl Fault {
+    fn parse_item(item: &str) -> Result<Self, FaultParseError> {
         let (name, value) = match item.split_once('=') {
             Some((n, v)) => (n.trim(), Some(v.trim())),
             None => (item, None),
@@ -284,8 +420,9 @@ impl FromStr for Fault {
             }
             "fail-first" => {
                 let (n, status) = count_and_status(need(name, value)?, 503)?;
+                at_most(name, "the attempt count", n, MAX_EVENT_COUNT, "")?;
                 Fault::FailFirst {
-                    attempts: n as u32,
+                    attempts: u32::try_from(n).unwrap_or(u32::MAX),
                     status,
                 }
             }
@@ -369,7 +506,9 @@ impl FromStr for FaultSpec {
             .filter(|item| !item.is_empty())
             .map(Fault::from_str)
             .collect::<Result<Vec<_>, _>>()?;
-        Ok(FaultSpec { faults })
+        let spec = FaultSpec { faults };
+        spec.check_limits()?;
+        Ok(spec)
     }
 }
 

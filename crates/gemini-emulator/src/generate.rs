@@ -1,16 +1,20 @@
 //! Deterministic generation: the answer, its chunks and its token counts, all derived from the
 //! request.
 
+use std::collections::HashSet;
+
 use bytes::Bytes;
 use gemini_proto::types::{
     BlockReason, Candidate, Content, FinishReason, FunctionCall, FunctionCallingMode,
-    GenerateContentRequest, GenerateContentResponse, HarmCategory, HarmProbability, Modality,
-    ModalityTokenCount, Part, PartData, PromptFeedback, Role, SafetyRating, Schema, UsageMetadata,
+    FunctionDeclaration, GenerateContentRequest, GenerateContentResponse, HarmCategory,
+    HarmProbability, Modality, ModalityTokenCount, Part, PartData, PromptFeedback, Role,
+    SafetyRating, Schema, UsageMetadata,
 };
 use serde_json::{Map, Value};
 
 use crate::catalogue::ModelInfo;
 use crate::json::to_compact;
+use crate::limits::{MAX_SCHEMA_ANSWER_BYTES, MAX_SCHEMA_ITEMS, MAX_STRING_LENGTH, MAX_TOKENS};
 
 /// Tokens an inline blob or a file reference counts for (Gemini's per-image figure).
 pub(crate) const MEDIA_TOKENS: u32 = 258;
@@ -272,14 +276,76 @@ fn response_id(seed: u64) -> String {
         .collect()
 }
 
+/// What one answer may still spend on schema values (see [`crate::limits`]).
+#[derive(Debug)]
+pub(crate) struct Budget {
+    /// Array items and object members left.
+    items: usize,
+    /// Bytes of strings and of copied `const` / `enum` values left.
+    bytes: usize,
+}
+
+impl Budget {
+    pub(crate) fn new() -> Self {
+        Budget {
+            items: MAX_SCHEMA_ITEMS,
+            bytes: MAX_SCHEMA_ANSWER_BYTES,
+        }
+    }
+
+    fn items(&mut self, n: usize) -> Result<(), String> {
+        spend(&mut self.items, n, || {
+            format!("{MAX_SCHEMA_ITEMS} items and members (minItems, nested arrays, properties)")
+        })
+    }
+
+    fn bytes(&mut self, n: usize) -> Result<(), String> {
+        spend(&mut self.bytes, n, || {
+            format!("{MAX_SCHEMA_ANSWER_BYTES} bytes of strings and copied values")
+        })
+    }
+
+    /// Charges a value copied from the request (`const`, `enum`) by its size.
+    fn copy(&mut self, value: &Value) -> Result<Value, String> {
+        fn size(v: &Value) -> usize {
+            match v {
+                Value::String(s) => s.len() + 2,
+                Value::Array(a) => a.iter().map(size).sum::<usize>() + 2,
+                Value::Object(o) => o.iter().map(|(k, v)| k.len() + 3 + size(v)).sum::<usize>() + 2,
+                _ => 8,
+            }
+        }
+        self.bytes(size(value))?;
+        Ok(value.clone())
+    }
+}
+
+/// Takes `n` from what is `left`, or says what the schema asked for past the limit.
+fn spend(left: &mut usize, n: usize, limit: impl Fn() -> String) -> Result<(), String> {
+    *left = left.checked_sub(n).ok_or_else(|| {
+        format!(
+            "The response schema asks for an answer of more than {}: over the emulator's limit.",
+            limit()
+        )
+    })?;
+    Ok(())
+}
+
 /// Produces a value that conforms to an OpenAPI (`responseSchema`) or JSON Schema
-/// (`responseJsonSchema`) schema.
-pub(crate) fn schema_value(schema: &Value, root: &Value, rng: &mut Rng, depth: usize) -> Value {
+/// (`responseJsonSchema`) schema, within `budget`; the error says which limit the schema asks to
+/// pass. Work is linear in the size of the value produced.
+pub(crate) fn schema_value(
+    schema: &Value,
+    root: &Value,
+    rng: &mut Rng,
+    depth: usize,
+    budget: &mut Budget,
+) -> Result<Value, String> {
     if depth > 8 {
-        return Value::Null;
+        return Ok(Value::Null);
     }
     let Some(obj) = schema.as_object() else {
-        return Value::String(VOCAB[rng.below(20) as usize].into());
+        return Ok(Value::String(VOCAB[rng.below(20) as usize].into()));
     };
     if let Some(r) = obj.get("$ref").and_then(Value::as_str) {
         let target = r
@@ -287,19 +353,19 @@ pub(crate) fn schema_value(schema: &Value, root: &Value, rng: &mut Rng, depth: u
             .map(|p| p.split('/').try_fold(root, |acc, key| acc.get(key)))
             .unwrap_or(None);
         return match target {
-            Some(t) => schema_value(t, root, rng, depth + 1),
-            None => Value::Null,
+            Some(t) => schema_value(t, root, rng, depth + 1, budget),
+            None => Ok(Value::Null),
         };
     }
     if let Some(c) = obj.get("const") {
-        return c.clone();
+        return budget.copy(c);
     }
     if let Some(values) = obj
         .get("enum")
         .and_then(Value::as_array)
         .filter(|v| !v.is_empty())
     {
-        return values[rng.below(values.len() as u64) as usize].clone();
+        return budget.copy(&values[rng.below(values.len() as u64) as usize]);
     }
     for key in ["anyOf", "oneOf", "allOf"] {
         if let Some(alts) = obj.get(key).and_then(Value::as_array) {
@@ -311,7 +377,7 @@ pub(crate) fn schema_value(schema: &Value, root: &Value, rng: &mut Rng, depth: u
                     != Some("null")
             });
             if let Some(alt) = pick.or(alts.first()) {
-                return schema_value(alt, root, rng, depth + 1);
+                return schema_value(alt, root, rng, depth + 1, budget);
             }
         }
     }
@@ -327,27 +393,34 @@ pub(crate) fn schema_value(schema: &Value, root: &Value, rng: &mut Rng, depth: u
         _ if obj.contains_key("items") => "array".into(),
         _ => "string".into(),
     };
-    match ty.as_str() {
+    Ok(match ty.as_str() {
         "object" => {
             let mut map = Map::new();
             let props = obj.get("properties").and_then(Value::as_object);
             if let Some(props) = props {
+                budget.items(props.len())?;
                 let mut keys: Vec<&String> = Vec::new();
+                let mut seen = HashSet::new();
                 if let Some(order) = obj.get("propertyOrdering").and_then(Value::as_array) {
-                    keys.extend(
-                        order
-                            .iter()
-                            .filter_map(Value::as_str)
-                            .filter_map(|k| props.get_key_value(k).map(|(k, _)| k)),
-                    );
+                    for k in order.iter().filter_map(Value::as_str) {
+                        if let Some((k, _)) = props.get_key_value(k)
+                            && seen.insert(k)
+                        {
+                            keys.push(k);
+                        }
+                    }
                 }
                 for k in props.keys() {
-                    if !keys.contains(&k) {
+                    if seen.insert(k) {
                         keys.push(k);
                     }
                 }
                 for k in keys {
-                    map.insert(k.clone(), schema_value(&props[k], root, rng, depth + 1));
+                    budget.bytes(k.len())?;
+                    map.insert(
+                        k.clone(),
+                        schema_value(&props[k], root, rng, depth + 1, budget)?,
+                    );
                 }
             }
             Value::Object(map)
@@ -358,15 +431,17 @@ pub(crate) fn schema_value(schema: &Value, root: &Value, rng: &mut Rng, depth: u
                 .get("maxItems")
                 .and_then(as_u64_lenient)
                 .unwrap_or(u64::MAX);
-            let n = 2u64.max(min).min(max);
+            let n = usize::try_from(2u64.max(min).min(max)).unwrap_or(usize::MAX);
+            budget.items(n)?;
             let items = obj.get("items").cloned().unwrap_or(Value::Null);
             Value::Array(
                 (0..n)
-                    .map(|_| schema_value(&items, root, rng, depth + 1))
-                    .collect(),
+                    .map(|_| schema_value(&items, root, rng, depth + 1, budget))
+                    .collect::<Result<_, _>>()?,
             )
         }
         "integer" => {
+            // Float-to-int casts saturate; the arithmetic is done in i128, so no limit can overflow.
             let lo = obj
                 .get("minimum")
                 .and_then(Value::as_f64)
@@ -374,23 +449,34 @@ pub(crate) fn schema_value(schema: &Value, root: &Value, rng: &mut Rng, depth: u
             let hi = obj
                 .get("maximum")
                 .and_then(Value::as_f64)
-                .map_or(lo.saturating_add(100), |v| v.floor() as i64);
-            let span = (hi - lo).max(0) as u64 + 1;
-            Value::from(lo + rng.below(span) as i64)
+                .map_or(lo.saturating_add(100), |v| v.floor() as i64)
+                .max(lo);
+            let span = (i128::from(hi) - i128::from(lo) + 1) as u128;
+            let offset = (u128::from(rng.next_u64()) % span) as i128;
+            Value::from(i64::try_from(i128::from(lo) + offset).unwrap_or(lo))
         }
         "number" => {
             let lo = obj.get("minimum").and_then(Value::as_f64).unwrap_or(0.0);
             let hi = obj
                 .get("maximum")
                 .and_then(Value::as_f64)
-                .unwrap_or(lo + 100.0);
-            let x = lo + (hi - lo) * (rng.below(1000) as f64 / 1000.0);
-            Value::from((x * 10.0).round() / 10.0).clone()
+                .unwrap_or(lo + 100.0)
+                .max(lo);
+            let frac = rng.below(1000) as f64 / 1000.0;
+            // Halves first: `hi - lo` alone can overflow to infinity.
+            let x = lo + (hi / 2.0 - lo / 2.0) * 2.0 * frac;
+            let x = if x.is_finite() { x } else { lo };
+            let rounded = (x * 10.0).round() / 10.0;
+            Value::from(if rounded.is_finite() && rounded >= lo && rounded <= hi {
+                rounded
+            } else {
+                x
+            })
         }
         "boolean" => Value::Bool(rng.below(2) == 0),
         "null" => Value::Null,
         _ => {
-            let s = match obj.get("format").and_then(Value::as_str) {
+            let mut s = match obj.get("format").and_then(Value::as_str) {
                 Some("date-time") => "2025-06-17T12:00:00Z".to_owned(),
                 Some("date") => "2025-06-17".to_owned(),
                 Some("time") => "12:00:00".to_owned(),
@@ -402,18 +488,28 @@ pub(crate) fn schema_value(schema: &Value, root: &Value, rng: &mut Rng, depth: u
                         .join(" ")
                 }
             };
-            let mut s = s;
             if let Some(min) = obj.get("minLength").and_then(as_u64_lenient) {
-                while (s.chars().count() as u64) < min {
-                    s.push('x');
+                if min > MAX_STRING_LENGTH as u64 {
+                    return Err(format!(
+                        "The response schema asks for a string of {min} characters (minLength), over the emulator's limit of {MAX_STRING_LENGTH}."
+                    ));
                 }
+                // Counted once, padded once: linear in the length.
+                let have = s.chars().count();
+                let missing = (min as usize).saturating_sub(have);
+                s.extend(std::iter::repeat_n('x', missing));
             }
-            if let Some(max) = obj.get("maxLength").and_then(as_u64_lenient) {
-                s = s.chars().take(max as usize).collect();
+            if let Some(max) = obj.get("maxLength").and_then(as_u64_lenient)
+                && let Some((cut, _)) = s
+                    .char_indices()
+                    .nth(usize::try_from(max).unwrap_or(usize::MAX))
+            {
+                s.truncate(cut);
             }
+            budget.bytes(s.len() + 2)?;
             Value::String(s)
         }
-    }
+    })
 }
 
 /// OpenAPI schemas in Gemini's REST form send int64 limits as strings.
@@ -494,13 +590,14 @@ fn truncate(text: &str, stop: &[String], max_tokens: Option<u32>) -> (String, bo
     (out, false)
 }
 
-/// Builds the plan for a generateContent / streamGenerateContent request.
+/// Builds the plan for a generateContent / streamGenerateContent request; the error is the message
+/// of a 400 `INVALID_ARGUMENT` (a response schema past the [limits](crate::limits)).
 pub(crate) fn plan(
     model: &ModelInfo,
     req: &GenerateContentRequest,
     raw: &Value,
     directives: &Directives,
-) -> Plan {
+) -> Result<Plan, String> {
     // The seed covers everything that shapes the answer except the limits that only cut it short,
     // so a MAX_TOKENS or stop-sequence answer is a prefix of the unlimited one.
     let mut canonical = raw.clone();
@@ -548,7 +645,7 @@ pub(crate) fn plan(
         blocked: directives.block_reason.as_deref().map(block_reason),
     };
     if plan_base.blocked.is_some() {
-        return plan_base;
+        return Ok(plan_base);
     }
 
     let last = req.contents.last();
@@ -589,24 +686,19 @@ pub(crate) fn plan(
         .unwrap_or(&FunctionCallingMode::Auto)
         .as_str()
         .to_ascii_uppercase();
-    let lower = user_text.to_lowercase();
-    let mentioned = |name: &str| {
-        let n = name.to_lowercase();
-        lower.contains(&n) || lower.contains(&n.replace('_', " "))
-    };
     let allowed = |name: &str| {
         fcc.allowed_function_names.is_empty()
             || fcc.allowed_function_names.iter().any(|a| a == name)
     };
+    let asked = AskedFor::new(&user_text);
     let call_target = if decls.is_empty() || mode == "NONE" || !function_responses.is_empty() {
         None
     } else if mode == "ANY" {
-        decls
-            .iter()
-            .find(|d| allowed(&d.name) && mentioned(&d.name))
-            .or_else(|| decls.iter().find(|d| allowed(&d.name)))
+        asked
+            .best(decls.iter().copied().filter(|d| allowed(&d.name)))
+            .or_else(|| decls.iter().copied().find(|d| allowed(&d.name)))
     } else {
-        decls.iter().find(|d| mentioned(&d.name))
+        asked.best(decls.iter().copied())
     };
 
     let n_candidates = cfg.candidate_count.unwrap_or(1).clamp(1, 8);
@@ -617,6 +709,7 @@ pub(crate) fn plan(
         .clone()
         .or_else(|| cfg.response_schema.as_ref().map(schema_json));
 
+    let mut budget = Budget::new();
     let mut candidates = Vec::new();
     for index in 0..n_candidates {
         let mut rng = Rng::new(seed ^ u64::from(index).wrapping_mul(0x9e37_79b9_7f4a_7c15));
@@ -646,7 +739,7 @@ pub(crate) fn plan(
                 .clone()
                 .or_else(|| decl.parameters.as_ref().map(schema_json));
             let args = match &schema {
-                Some(s) => schema_value(s, s, &mut rng, 0),
+                Some(s) => schema_value(s, s, &mut rng, 0, &mut budget)?,
                 None => Value::Object(Map::new()),
             };
             let args = if args.is_object() {
@@ -664,12 +757,16 @@ pub(crate) fn plan(
 
         let full = if json_mode {
             let value = match &schema {
-                Some(s) => schema_value(s, s, &mut rng, 0),
+                Some(s) => schema_value(s, s, &mut rng, 0, &mut budget)?,
                 None => serde_json::json!({ "response": filler_sentence(&mut rng) }),
             };
             serde_json::to_string_pretty(&value).expect("a Value always serializes")
         } else if enum_mode {
-            match schema.as_ref().map(|s| schema_value(s, s, &mut rng, 0)) {
+            match schema
+                .as_ref()
+                .map(|s| schema_value(s, s, &mut rng, 0, &mut budget))
+                .transpose()?
+            {
                 Some(Value::String(s)) => s,
                 Some(other) => other.to_string(),
                 None => filler_sentence(&mut rng),
@@ -714,11 +811,15 @@ pub(crate) fn plan(
                     first_words(sys, 8)
                 ));
             }
-            let target = directives
-                .tokens
-                .map_or_else(|| 24 + rng.below(72) as u32, |t| t as u32);
+            let target = directives.tokens.map_or_else(
+                || 24 + rng.below(72) as u32,
+                |t| u32::try_from(t.min(MAX_TOKENS)).unwrap_or(u32::MAX),
+            );
             let mut text = sentences.join(" ");
-            while count_text_tokens(&text) < target {
+            // Counted as it grows (the count is additive over pieces joined at whitespace), so
+            // the work is linear in the answer's length.
+            let mut tokens = count_text_tokens(&text);
+            while tokens < target {
                 let sep = if !text.is_empty() && rng.below(4) == 0 {
                     "\n\n"
                 } else if text.is_empty() {
@@ -726,8 +827,10 @@ pub(crate) fn plan(
                 } else {
                     " "
                 };
+                let sentence = filler_sentence(&mut rng);
+                tokens += count_text_tokens(&sentence);
                 text.push_str(sep);
-                text.push_str(&filler_sentence(&mut rng));
+                text.push_str(&sentence);
             }
             text
         };
@@ -745,9 +848,165 @@ pub(crate) fn plan(
             },
         });
     }
-    Plan {
+    Ok(Plan {
         candidates,
         ..plan_base
+    })
+}
+
+/// What the user's last turn asks for, to decide whether a declared function provides it (AUTO
+/// mode, the real model's behaviour): a function whose name appears in the text (`get_weather`,
+/// "get weather", `getWeather`), whose name's words all appear in it (leaving out generic verbs
+/// such as "get" or "list": "what's the weather?" asks for `get_weather`), or whose description
+/// shares at least two of its significant words with it (one when it has only one). Linear in the
+/// text and the declarations.
+struct AskedFor {
+    words: HashSet<String>,
+}
+
+/// Verbs that say how, not what: a function's name is matched on its other words.
+const GENERIC_VERBS: &[&str] = &[
+    "get", "set", "fetch", "find", "list", "lookup", "look", "up", "retrieve", "do", "make", "run",
+    "call", "query", "search", "by", "for", "of",
+];
+
+/// Words of a description that say nothing about what the function provides.
+const STOP_WORDS: &[&str] = &[
+    "the",
+    "and",
+    "for",
+    "with",
+    "from",
+    "that",
+    "this",
+    "these",
+    "those",
+    "into",
+    "about",
+    "given",
+    "returns",
+    "return",
+    "gets",
+    "get",
+    "function",
+    "tool",
+    "use",
+    "used",
+    "when",
+    "what",
+    "which",
+    "will",
+    "your",
+    "user",
+    "users",
+    "specified",
+    "current",
+    "information",
+    "data",
+    "value",
+    "values",
+    "some",
+    "any",
+    "all",
+    "each",
+    "its",
+    "their",
+    "there",
+    "here",
+];
+
+impl AskedFor {
+    fn new(text: &str) -> Self {
+        AskedFor {
+            words: words(text).map(|w| stem(&w)).collect(),
+        }
+    }
+
+    /// The first of the declarations that match best, if any matches.
+    fn best<'a>(
+        &self,
+        decls: impl Iterator<Item = &'a FunctionDeclaration>,
+    ) -> Option<&'a FunctionDeclaration> {
+        let mut best: Option<(u32, &FunctionDeclaration)> = None;
+        for decl in decls {
+            let score = self.score(decl);
+            if score > 0 && best.is_none_or(|(top, _)| score > top) {
+                best = Some((score, decl));
+            }
+        }
+        best.map(|(_, decl)| decl)
+    }
+
+    /// How well `decl` matches: 0 for not at all.
+    fn score(&self, decl: &FunctionDeclaration) -> u32 {
+        let name: Vec<String> = words(&decl.name).map(|w| stem(&w)).collect();
+        if name.is_empty() {
+            return 0;
+        }
+        let significant: Vec<&String> = name
+            .iter()
+            .filter(|w| !GENERIC_VERBS.contains(&w.as_str()))
+            .collect();
+        let needed = if significant.is_empty() {
+            name.iter().collect()
+        } else {
+            significant
+        };
+        let mut score = 0;
+        if needed.iter().all(|w| self.words.contains(w.as_str())) {
+            score += 100;
+        }
+        if let Some(description) = &decl.description {
+            let described: HashSet<String> = words(description)
+                .filter(|w| w.len() >= 4 && !STOP_WORDS.contains(&w.as_str()))
+                .map(|w| stem(&w))
+                .collect();
+            let shared = described.iter().filter(|w| self.words.contains(*w)).count();
+            if shared >= described.len().clamp(1, 2) {
+                score += shared as u32;
+            }
+        }
+        score
+    }
+}
+
+/// The lower-case words of `text`: runs of letters and digits, also split where a lower-case
+/// letter meets an upper-case one (`getWeather` → "get", "weather").
+fn words(text: &str) -> impl Iterator<Item = String> + '_ {
+    let mut out = Vec::new();
+    let mut current = String::new();
+    let mut prev_lower = false;
+    for c in text.chars() {
+        if c.is_alphanumeric() {
+            if c.is_uppercase() && prev_lower && !current.is_empty() {
+                out.push(std::mem::take(&mut current));
+            }
+            prev_lower = c.is_lowercase() || c.is_ascii_digit();
+            current.extend(c.to_lowercase());
+        } else {
+            prev_lower = false;
+            if !current.is_empty() {
+                out.push(std::mem::take(&mut current));
+            }
+        }
+    }
+    if !current.is_empty() {
+        out.push(current);
+    }
+    out.into_iter()
+}
+
+/// A plural's singular, roughly: "cities" → "city", "forecasts" → "forecast".
+fn stem(word: &str) -> String {
+    if let Some(base) = word.strip_suffix("ies").filter(|b| b.len() >= 2) {
+        format!("{base}y")
+    } else if let Some(base) = word
+        .strip_suffix('s')
+        .filter(|b| b.len() >= 3 && !b.ends_with('s'))
+    {
+        base.to_owned()
+    } else {
+        word.to_owned()
     }
 }
 
@@ -1003,7 +1262,7 @@ mod tests {
             "propertyOrdering": ["name", "age", "tags", "kind"],
             "$defs": {"kind": {"type": ["boolean", "null"]}}
         });
-        let v = schema_value(&schema, &schema, &mut Rng::new(1), 0);
+        let v = schema_value(&schema, &schema, &mut Rng::new(1), 0, &mut Budget::new()).unwrap();
         assert!(v["name"].is_string());
         let age = v["age"].as_i64().unwrap();
         assert!((18..=20).contains(&age));

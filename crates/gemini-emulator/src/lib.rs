@@ -46,15 +46,24 @@
 //! A [`FaultSpec`] is chosen per request with the `x-emulator-fault` header, with a model name
 //! suffix (`models/gemini-2.5-flash@http=503`), or for every request with
 //! [`EmulatorConfig::fault`] / [`Emulator::set_fault`]. See [`Fault`] for the grammar.
+//!
+//! # Limits
+//!
+//! No request can crash the emulator or keep it busy: every size, count and duration a request or
+//! a flag can ask for is bounded (see [`limits`]), with Google's 400 `INVALID_ARGUMENT` past a
+//! limit; generation is linear in its output, and the work for a request stops when its client
+//! disconnects.
 #![forbid(unsafe_code)]
 
 mod catalogue;
 mod fault;
 mod generate;
 mod json;
+pub mod limits;
 mod replay;
 mod server;
 mod tls;
+mod shape;
 
 use std::fmt;
 use std::io;
@@ -116,10 +125,16 @@ impl Pace {
         self.tokens_per_second
     }
 
-    /// The time it takes to produce `tokens` tokens at this pace.
+    /// The time it takes to produce `tokens` tokens at this pace, at most
+    /// [`MAX_FAULT_DURATION`](limits::MAX_FAULT_DURATION) (a rate too small to be measured, or not
+    /// a number, is that long).
     pub fn delay_for_tokens(&self, tokens: u32) -> Duration {
         if self.tokens_per_second > 0.0 {
-            Duration::from_secs_f64(f64::from(tokens) / self.tokens_per_second)
+            Duration::try_from_secs_f64(f64::from(tokens) / self.tokens_per_second)
+                .unwrap_or(limits::MAX_FAULT_DURATION)
+                .min(limits::MAX_FAULT_DURATION)
+        } else if self.tokens_per_second.is_nan() {
+            limits::MAX_FAULT_DURATION
         } else {
             Duration::ZERO
         }
@@ -298,9 +313,10 @@ impl EmulatorConfig {
         self
     }
 
-    /// Worker threads of the runtime made by [`Emulator::start_blocking`] (default 2).
+    /// Worker threads of the runtime made by [`Emulator::start_blocking`] (default 2; from 1 to
+    /// [`MAX_WORKER_THREADS`](limits::MAX_WORKER_THREADS)).
     pub fn worker_threads(mut self, n: usize) -> Self {
-        self.worker_threads = n.max(1);
+        self.worker_threads = n.clamp(1, limits::MAX_WORKER_THREADS);
         self
     }
 }
@@ -360,8 +376,10 @@ impl Emulator {
     /// enabled).
     ///
     /// # Errors
-    /// When the address cannot be bound or the replay directory cannot be read.
+    /// When the address cannot be bound, the replay directory cannot be read, or the configured
+    /// fault is past the [limits] ([`io::ErrorKind::InvalidInput`]).
     pub async fn start(config: EmulatorConfig) -> io::Result<Emulator> {
+        check_config(&config)?;
         let shared = Arc::new(server::Shared::new(config)?);
         let listener = server::bind(shared.config.ip, shared.config.port)?;
         let addr = listener.local_addr()?;
@@ -378,9 +396,11 @@ impl Emulator {
     /// Starts the emulator on its own thread with its own runtime, for blocking code.
     ///
     /// # Errors
-    /// When the address cannot be bound, the replay directory cannot be read or the runtime
-    /// cannot be built.
+    /// When the address cannot be bound, the replay directory cannot be read, the runtime cannot
+    /// be built, or the configured fault is past the [limits]
+    /// ([`io::ErrorKind::InvalidInput`]).
     pub fn start_blocking(config: EmulatorConfig) -> io::Result<Emulator> {
+        check_config(&config)?;
         let shared = Arc::new(server::Shared::new(config)?);
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(shared.config.worker_threads)
@@ -478,6 +498,16 @@ impl Drop for Emulator {
             let _ = thread.join();
         }
     }
+}
+
+/// Refuses a configuration whose fault is past the limits.
+fn check_config(config: &EmulatorConfig) -> io::Result<()> {
+    config.fault.check_limits().map_err(|e| {
+        io::Error::new(
+            io::ErrorKind::InvalidInput,
+            format!("invalid fault configuration: {e}"),
+        )
+    })
 }
 
 /// The ids of the models in the emulator's catalogue.

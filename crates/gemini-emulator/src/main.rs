@@ -5,7 +5,7 @@ use std::io::Write as _;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use gemini_emulator::{Emulator, EmulatorConfig, FaultSpec, KeyRule, Pace};
+use gemini_emulator::{Emulator, EmulatorConfig, FaultSpec, KeyRule, Pace, limits};
 
 const HELP: &str = "\
 gemini-emulator: a local server that speaks the Gemini REST API the way Google does.
@@ -26,7 +26,7 @@ OPTIONS:
     --key KEY          Accept only this API key (repeat for several); others get 400
                        API_KEY_INVALID. A request without a key always gets 403.
     --replay DIR       Directory of recorded bodies (*.sse, *.json, optional MANIFEST.jsonl)
-    --threads N        Runtime worker threads [default: 2]
+    --threads N        Runtime worker threads, 1 to 256 [default: 2]
     --no-record        Do not keep received requests in memory
     --tls              Serve HTTPS: HTTP/2 or HTTP/1.1 by ALPN, with a certificate for localhost,
                        127.0.0.1 and ::1 signed by a certificate authority made at start
@@ -69,6 +69,12 @@ FAULTS:
     tokens=N                       (directive) make the answer about N tokens long
     DURATION: 250us, 10ms, 5s, 1.5s, 2m.   Example: `fail-first=2:429;stall-after=1:2s`
 
+LIMITS (a request past one gets 400 INVALID_ARGUMENT; a flag past one stops the start-up):
+    tokens=N at most 100000; event counts (N, fail-first) at most 1000000; sizes
+    (oversized-event, drip BYTES, close-after-bytes) at most 1GiB; durations at most 10m; at
+    most 64 fault items. Response schemas: at most 100000 items and members, minLength at
+    most 1000000, 16MiB of strings. At most 5 stopSequences and 100 batchEmbedContents requests.
+
 REPLAY:
     With --replay DIR, the header `x-emulator-replay: NAME` or the model `replay=NAME`
     (e.g. models/replay=stream-text-gemini-2.5-flash-mirascope-01:streamGenerateContent)
@@ -78,6 +84,9 @@ REPLAY:
 OTHER HEADERS:
     x-emulator-scenario: ID        scenario id for fail-first
 ";
+
+/// The slowest pace `--pace` accepts: one token a second.
+const MIN_TOKENS_PER_SECOND: f64 = 1.0;
 
 fn parse_pace(s: &str) -> Result<Pace, String> {
     match s {
@@ -97,7 +106,13 @@ fn parse_pace(s: &str) -> Result<Pace, String> {
             let tps: f64 = tps
                 .trim()
                 .parse()
-                .map_err(|_| format!("invalid tokens per second `{tps}`"))?;
+                .ok()
+                .filter(|t: &f64| t.is_finite() && (*t == 0.0 || *t >= MIN_TOKENS_PER_SECOND))
+                .ok_or_else(|| {
+                    format!(
+                        "invalid tokens per second `{tps}` (0 for no pacing, or from {MIN_TOKENS_PER_SECOND})"
+                    )
+                })?;
             Ok(Pace::new(ttfc, tps))
         }
     }
@@ -152,11 +167,16 @@ fn run() -> Result<(), String> {
             "--key" => keys.push(value()?),
             "--replay" => config = config.replay_dir(value()?),
             "--threads" => {
-                config = config.worker_threads(
-                    value()?
-                        .parse()
-                        .map_err(|e| format!("invalid --threads: {e}"))?,
-                )
+                let n: usize = value()?
+                    .parse()
+                    .map_err(|e| format!("invalid --threads: {e}"))?;
+                if !(1..=limits::MAX_WORKER_THREADS).contains(&n) {
+                    return Err(format!(
+                        "invalid --threads: {n} (from 1 to {})",
+                        limits::MAX_WORKER_THREADS
+                    ));
+                }
+                config = config.worker_threads(n)
             }
             "--no-record" => config = config.record_requests(false),
             "--tls" => tls = true,

@@ -29,7 +29,9 @@ use crate::catalogue::{self, ModelInfo};
 use crate::fault::{Fault, FaultSpec, Framing};
 use crate::generate::{self, Directives};
 use crate::json::{self, api_error, canned_error};
+use crate::limits::{MAX_BATCH_REQUESTS, MAX_STOP_SEQUENCES};
 use crate::replay::{self, Replay};
+use crate::shape::{ByteFaults, Msg, Producer, Step};
 use crate::{EmulatorConfig, Pace, RecordedRequest, Stats};
 use gemini_proto::error::{ApiError, ErrorDetail, ErrorInfo};
 use gemini_proto::types::{
@@ -59,7 +61,7 @@ pub(crate) struct Shared {
     n_requests: AtomicU64,
     active_streams: AtomicUsize,
     peak_streams: AtomicUsize,
-    events: AtomicU64,
+    pub(crate) events: AtomicU64,
 }
 
 impl Shared {
@@ -159,9 +161,9 @@ async fn connection(stream: TcpStream, shared: Arc<Shared>, mut shutdown: watch:
 
 /// Per-connection switches the response side flips for byte-level faults.
 #[derive(Debug, Default)]
-struct ConnCtrl {
+pub(crate) struct ConnCtrl {
     byte_writes: AtomicBool,
-    reset: AtomicBool,
+    pub(crate) reset: AtomicBool,
 }
 
 /// The TCP stream as hyper sees it: honours one-byte writes and resets on close.
@@ -233,12 +235,6 @@ impl AsyncWrite for CtrlIo {
     }
 }
 
-/// What a streaming producer sends to the body.
-enum Msg {
-    Data(Bytes),
-    Abort,
-}
-
 /// Response body: whole, or fed by a producer task one write at a time.
 enum EmuBody {
     Full(Option<Bytes>),
@@ -293,17 +289,6 @@ impl Body for EmuBody {
             EmuBody::Stream { .. } => SizeHint::default(),
         }
     }
-}
-
-/// One action of a scripted response body.
-#[derive(Debug, Clone)]
-enum Step {
-    /// Bytes to write; `true` when they are (or end) an event.
-    Write(Bytes, bool),
-    Sleep(Duration),
-    Close {
-        reset: bool,
-    },
 }
 
 /// The kind of body being produced, for headers and error placement.
@@ -573,6 +558,12 @@ async fn handle(
         }
     }
 
+    // Whatever the spec came from (a header, the model name, the configuration, code), nothing past
+    // the limits runs.
+    if let Err(e) = spec.check_limits() {
+        return error_response(&bad_request(format!("Invalid fault: {e}")), mode);
+    }
+
     // Failures before any body.
     if let Some(resp) = early_faults(
         &shared,
@@ -642,6 +633,13 @@ async fn handle(
             Err(e) => error_response(&e, mode),
         },
         "batchEmbedContents" => match parse_body::<BatchEmbedContentsRequest>(&body) {
+            Ok(r) if r.requests.len() > MAX_BATCH_REQUESTS => error_response(
+                &bad_request(format!(
+                    "* BatchEmbedContentsRequest.requests: at most {MAX_BATCH_REQUESTS} requests can be in one batch, got {}\n",
+                    r.requests.len()
+                )),
+                mode,
+            ),
             Ok(r) => match r
                 .requests
                 .iter()
@@ -849,6 +847,15 @@ fn generate_content(
         );
     }
     let _ = cfg.seed;
+    if cfg.stop_sequences.len() > MAX_STOP_SEQUENCES {
+        return error_response(
+            &bad_request(format!(
+                "* GenerateContentRequest.generation_config.stop_sequences: at most {MAX_STOP_SEQUENCES} stop sequences are allowed, got {}\n",
+                cfg.stop_sequences.len()
+            )),
+            mode,
+        );
+    }
     if req.contents.is_empty() {
         return error_response(
             &bad_request("* GenerateContentRequest.contents: contents is not specified\n".into()),
@@ -872,7 +879,10 @@ fn generate_content(
             }
         }),
     };
-    let plan = generate::plan(model, &req, &raw, &directives);
+    let plan = match generate::plan(model, &req, &raw, &directives) {
+        Ok(plan) => plan,
+        Err(message) => return error_response(&bad_request(message), mode),
+    };
     let safety_after = spec.find(|f| {
         if let Fault::SafetyAfter { events } = f {
             Some(*events)
@@ -905,14 +915,12 @@ fn generate_content(
         }) {
             steps.insert(0, Step::Sleep(d));
         }
-        let steps = byte_faults(steps, spec);
-        return stream_response(shared, ctrl, steps, mode, pace, false);
+        return stream_response(shared, ctrl, steps, ByteFaults::of(spec), mode, pace, false);
     }
 
     let events = plan.events(safety_after);
     let steps = event_steps(&events, spec, mode, pace);
-    let steps = byte_faults(steps, spec);
-    stream_response(shared, ctrl, steps, mode, pace, true)
+    stream_response(shared, ctrl, steps, ByteFaults::of(spec), mode, pace, true)
 }
 
 fn separator(spec: &FaultSpec) -> &'static [u8] {
@@ -929,59 +937,74 @@ fn separator(spec: &FaultSpec) -> &'static [u8] {
     }
 }
 
+/// Marks where an oversized event's padding goes (control characters, written `\u0001…` in the
+/// JSON, so that generated text cannot contain it).
+const PAD_MARKER: &str = "\u{1}\u{2}pad\u{2}\u{1}";
+
+/// The steps that write one event: one write, or for an oversized event (`oversize` bytes in
+/// all) the event up to its first text, the padding (written lazily) and the rest.
 fn encode_event(
     resp: &GenerateContentResponse,
     mode: Mode,
     index: usize,
     sep: &[u8],
     oversize: Option<usize>,
-) -> Bytes {
-    let mut resp_owned;
-    let resp = match oversize {
-        Some(size) => {
-            resp_owned = resp.clone();
-            let current = json::to_line(&resp_owned).len();
-            let pad = size.saturating_sub(current);
-            let filler: String = "lorem ipsum dolor sit amet "
-                .chars()
-                .cycle()
-                .take(pad)
-                .collect();
-            if let Some(parts) = resp_owned
-                .candidates
-                .first_mut()
-                .and_then(|c| c.content.as_mut())
-                .map(|c| &mut c.parts)
-            {
-                match parts.iter_mut().find_map(|p| match &mut p.data {
-                    PartData::Text(text) => Some(text),
-                    _ => None,
-                }) {
-                    Some(text) => text.push_str(&filler),
-                    None => parts.push(Part::text(filler)),
-                }
-            }
-            &resp_owned
-        }
-        None => resp,
-    };
-    match mode {
+    steps: &mut Vec<Step>,
+) {
+    let encode = |resp: &GenerateContentResponse| match mode {
         Mode::Sse => {
             let line = json::to_line(resp);
             let mut out = Vec::with_capacity(line.len() + 10);
             out.extend_from_slice(b"data: ");
             out.extend_from_slice(&line);
             out.extend_from_slice(sep);
-            Bytes::from(out)
+            out
         }
         _ => {
             let pretty = json::to_pretty(resp);
             let mut out = Vec::with_capacity(pretty.len() + 4);
             out.extend_from_slice(if index == 0 { b"[" } else { b"\n,\r\n" });
             out.extend_from_slice(&pretty);
-            Bytes::from(out)
+            out
         }
+    };
+    let Some(size) = oversize else {
+        steps.push(Step::Write(Bytes::from(encode(resp)), true));
+        return;
+    };
+    let mut padded = resp.clone();
+    let Some(parts) = padded
+        .candidates
+        .first_mut()
+        .and_then(|c| c.content.as_mut())
+        .map(|c| &mut c.parts)
+    else {
+        steps.push(Step::Write(Bytes::from(encode(resp)), true));
+        return;
+    };
+    match parts.iter_mut().find_map(|p| match &mut p.data {
+        PartData::Text(text) => Some(text),
+        _ => None,
+    }) {
+        Some(text) => text.push_str(PAD_MARKER),
+        None => parts.push(Part::text(PAD_MARKER)),
     }
+    let bytes = Bytes::from(encode(&padded));
+    let escaped = br"\u0001\u0002pad\u0002\u0001";
+    let Some(at) = bytes.windows(escaped.len()).position(|w| w == escaped) else {
+        steps.push(Step::Write(bytes, true));
+        return;
+    };
+    // The size counts the event's JSON: without `data: ` and the separator, or the array's `,`.
+    let framing = match mode {
+        Mode::Sse => 6 + sep.len(),
+        _ if index == 0 => 1,
+        _ => 4,
+    };
+    let rest = bytes.len() - escaped.len() - framing;
+    steps.push(Step::Write(bytes.slice(..at), false));
+    steps.push(Step::Pad(size.saturating_sub(rest)));
+    steps.push(Step::Write(bytes.slice(at + escaped.len()..), true));
 }
 
 /// Turns response events into a scripted body, applying pace and event-level faults.
@@ -1068,80 +1091,13 @@ fn event_steps(
             Fault::OversizedEvent { event: n, size } if *n == i => Some(*size),
             _ => None,
         });
-        steps.push(Step::Write(
-            encode_event(event, mode, i, sep, oversize),
-            true,
-        ));
+        encode_event(event, mode, i, sep, oversize, &mut steps);
     }
     if mode == Mode::JsonArray {
         steps.push(Step::Write(
             Bytes::from_static(if events.is_empty() { b"[]" } else { b"\n]" }),
             false,
         ));
-    }
-    steps
-}
-
-/// Applies `close-after-bytes` and `drip` to a scripted body.
-fn byte_faults(steps: Vec<Step>, spec: &FaultSpec) -> Vec<Step> {
-    let mut steps = steps;
-    if let Some((limit, reset)) = spec.find(|f| {
-        if let Fault::CloseAfterBytes { bytes, reset } = f {
-            Some((*bytes, *reset))
-        } else {
-            None
-        }
-    }) {
-        let mut out = Vec::new();
-        let mut sent = 0;
-        for step in steps {
-            match step {
-                Step::Write(b, ev) => {
-                    if sent + b.len() >= limit {
-                        let keep = limit - sent;
-                        if keep > 0 {
-                            out.push(Step::Write(b.slice(..keep), ev && keep == b.len()));
-                        }
-                        out.push(Step::Close { reset });
-                        break;
-                    }
-                    sent += b.len();
-                    out.push(Step::Write(b, ev));
-                }
-                Step::Close { .. } => {
-                    out.push(step);
-                    break;
-                }
-                other => out.push(other),
-            }
-        }
-        steps = out;
-    }
-    if let Some((interval, size)) = spec.find(|f| {
-        if let Fault::Drip { interval, bytes } = f {
-            Some((*interval, *bytes))
-        } else {
-            None
-        }
-    }) {
-        let mut out = Vec::new();
-        for step in steps {
-            match step {
-                Step::Write(b, ev) => {
-                    let mut start = 0;
-                    while start < b.len() {
-                        let end = (start + size).min(b.len());
-                        if start > 0 || !out.is_empty() {
-                            out.push(Step::Sleep(interval));
-                        }
-                        out.push(Step::Write(b.slice(start..end), ev && end == b.len()));
-                        start = end;
-                    }
-                }
-                other => out.push(other),
-            }
-        }
-        steps = out;
     }
     steps
 }
@@ -1159,16 +1115,18 @@ fn stream_response(
     shared: &Arc<Shared>,
     ctrl: &Arc<ConnCtrl>,
     steps: Vec<Step>,
+    faults: ByteFaults,
     mode: Mode,
     pace: Pace,
     is_stream: bool,
 ) -> Response<EmuBody> {
     // A body with no pauses and no faults needs no task.
-    let simple = steps.iter().all(|s| match s {
-        Step::Write(..) => true,
-        Step::Sleep(d) => d.is_zero(),
-        Step::Close { .. } => false,
-    });
+    let simple = faults.is_none()
+        && steps.iter().all(|s| match s {
+            Step::Write(..) => true,
+            Step::Sleep(d) => d.is_zero(),
+            Step::Pad(_) | Step::Close { .. } => false,
+        });
     let writes: Vec<&Bytes> = steps
         .iter()
         .filter_map(|s| {
@@ -1186,38 +1144,15 @@ fn stream_response(
             .expect("static headers are valid");
     }
     let (tx, rx) = mpsc::channel(2);
-    let shared = Arc::clone(shared);
-    let ctrl = Arc::clone(ctrl);
     if is_stream {
         let now = shared.active_streams.fetch_add(1, Ordering::Relaxed) + 1;
         shared.peak_streams.fetch_max(now, Ordering::Relaxed);
     }
+    let guard = is_stream.then(|| StreamGuard(Arc::clone(shared)));
+    let producer = Producer::new(tx, Arc::clone(shared), Arc::clone(ctrl), faults);
     tokio::spawn(async move {
-        let _guard = is_stream.then(|| StreamGuard(Arc::clone(&shared)));
-        for step in steps {
-            match step {
-                Step::Write(bytes, event) => {
-                    if tx.send(Msg::Data(bytes)).await.is_err() {
-                        return;
-                    }
-                    if event {
-                        shared.events.fetch_add(1, Ordering::Relaxed);
-                    }
-                }
-                Step::Sleep(d) => {
-                    if !d.is_zero() {
-                        tokio::time::sleep(d).await;
-                    }
-                }
-                Step::Close { reset } => {
-                    if reset {
-                        ctrl.reset.store(true, Ordering::Relaxed);
-                    }
-                    let _ = tx.send(Msg::Abort).await;
-                    return;
-                }
-            }
-        }
+        let _guard = guard;
+        producer.run(steps).await;
     });
     google_headers(Response::builder(), mode, pace.first_chunk())
         .status(StatusCode::OK)
@@ -1285,10 +1220,17 @@ fn serve_replay(
         steps.push(Step::Sleep(delay));
         steps.push(Step::Write(piece.clone(), true));
     }
-    let steps = byte_faults(steps, spec);
     let status = StatusCode::from_u16(body.status).unwrap_or(StatusCode::OK);
     let is_stream = status == StatusCode::OK && body.pieces.len() > 1;
-    let mut resp = stream_response(shared, ctrl, steps, mode, pace, is_stream);
+    let mut resp = stream_response(
+        shared,
+        ctrl,
+        steps,
+        ByteFaults::of(spec),
+        mode,
+        pace,
+        is_stream,
+    );
     *resp.status_mut() = status;
     if let Ok(ct) = HeaderValue::from_str(&body.content_type) {
         resp.headers_mut().insert(header::CONTENT_TYPE, ct);

@@ -13,6 +13,10 @@
 //! | the body ends inside an event | `Truncated` |
 //! | the body ends cleanly, but no candidate carried a finish reason and no prompt block was reported | `Incomplete` |
 //!
+//! Both framings read text by the crate's [text-encoding rule](crate#text-encoding): a leading
+//! byte-order mark is ignored (an error object right after it is still the API error), and invalid
+//! UTF-8 inside an event or element reads as U+FFFD.
+//!
 //! A finish reason other than `STOP` (such as `SAFETY` or `MAX_TOKENS`) is data, not an error. Chunks
 //! decoded before a failure are always yielded before the error, so what arrived is never lost.
 //!
@@ -39,6 +43,7 @@
 
 use std::collections::VecDeque;
 
+use crate::encoding::{BOM, parse_json};
 use crate::error::{ApiError, Error};
 use crate::json_array::{JsonArrayDecoder, JsonArrayError};
 use crate::request::StreamFormat;
@@ -70,9 +75,15 @@ enum Framing {
 /// `[` on, the bytes go to a JSON-array decoder instead (it understands strings and escapes, so braces
 /// inside strings cannot fool it) and the SSE decoder sees nothing more. Because the split point is a
 /// byte offset, the outcome does not depend on how the body was cut into pieces.
+///
+/// A byte-order mark at the very start of the body is not part of the first line (the SSE decoder
+/// strips it too), so an error object right after it is still found.
 #[derive(Debug)]
 struct RawJsonSniffer {
     at_line_start: bool,
+    /// How many leading bytes of the body matched the BOM; the check is over once this is 3 or the
+    /// body went another way.
+    bom: usize,
     /// Bytes scanned so far.
     position: u64,
     capture: Option<(u64, JsonArrayDecoder)>,
@@ -82,6 +93,7 @@ impl RawJsonSniffer {
     fn new() -> Self {
         Self {
             at_line_start: true,
+            bom: 0,
             position: 0,
             capture: None,
         }
@@ -95,6 +107,20 @@ impl RawJsonSniffer {
         }
         let mut at = 0;
         while at < input.len() {
+            // Still inside a possible BOM at the start of the body: its bytes are not line content.
+            if self.bom < BOM.len() && self.position == self.bom as u64 {
+                if input[at] == BOM[self.bom] {
+                    self.bom += 1;
+                    self.position += 1;
+                    at += 1;
+                    continue;
+                }
+                if self.bom > 0 {
+                    // `EF` or `EF BB` and then something else: ordinary bytes of the first line.
+                    self.at_line_start = false;
+                }
+                self.bom = BOM.len();
+            }
             if self.at_line_start && matches!(input[at], b'{' | b'[') {
                 self.capture = Some((
                     self.position,
@@ -412,18 +438,20 @@ fn injected_error(json: &[u8], offset: u64, index: u64) -> Error {
     }
 }
 
-/// Decodes the data of one event or array element.
+/// Decodes the data of one event or array element (invalid UTF-8 inside it reads as U+FFFD, the
+/// crate's text-encoding rule, whichever the framing).
 fn decode_chunk(data: &[u8], position: Position) -> Result<GenerateContentResponse, Error> {
-    let error = match serde_json::from_slice::<GenerateContentResponse>(data) {
+    let (parsed, data) = parse_json::<GenerateContentResponse>(data);
+    let error = match parsed {
         // An `{"error": …}` object parses as a response whose only member is unknown.
         Ok(chunk) if !chunk.extra.contains_key("error") => return Ok(chunk),
-        Ok(chunk) => match ApiError::from_slice(data) {
+        Ok(chunk) => match ApiError::from_slice(&data) {
             Some(api) => Error::api(api),
             None => return Ok(chunk),
         },
-        Err(err) => match ApiError::from_slice(data) {
+        Err(err) => match ApiError::from_slice(&data) {
             Some(api) => Error::api(api),
-            None => Error::decode_json(err, data),
+            None => Error::decode_json(err, &data),
         },
     };
     Err(error

@@ -11,6 +11,10 @@
 //! * A body that is a single JSON object instead of an array (an error response such as
 //!   `{"error": {…}}`) is yielded as one element of kind [`ElementKind::TopLevelObject`], so the
 //!   caller can tell it apart from array elements.
+//! * A byte-order mark at the very start of the body is skipped (element offsets still count it);
+//!   anywhere else it is an unexpected byte. The elements' bytes are handed out as they came:
+//!   invalid UTF-8 inside them is the JSON parser's business ([`ChunkDecoder`](crate::chunk::ChunkDecoder)
+//!   reads it as U+FFFD, the crate's [text-encoding rule](crate#text-encoding)).
 //! * Work is linear in the input whatever the split pattern, and memory is bounded by
 //!   [`JsonArrayDecoder::max_element_size`].
 //! * Malformed structure (garbage between elements, a missing `[`, a trailing comma) is a
@@ -39,6 +43,8 @@
 
 use std::collections::VecDeque;
 use std::fmt;
+
+use crate::encoding::BOM;
 
 /// The default for [`JsonArrayDecoder::max_element_size`]: 64 MiB (an element can hold a whole
 /// base64-encoded generated image).
@@ -209,6 +215,8 @@ pub struct JsonArrayDecoder {
     /// The previous byte was a backslash inside a string.
     escape: bool,
     position: u64,
+    /// How many leading bytes of the body matched the byte-order mark (skipped when whole).
+    bom: usize,
     count: u64,
     ready: VecDeque<JsonElement>,
     error: Option<JsonArrayError>,
@@ -252,6 +260,7 @@ impl JsonArrayDecoder {
             in_string: false,
             escape: false,
             position: 0,
+            bom: 0,
             count: 0,
             ready: VecDeque::new(),
             error: None,
@@ -317,11 +326,28 @@ impl JsonArrayDecoder {
                 continue;
             }
             let byte = input[i];
+            let offset = base + i as u64;
+            // A byte-order mark at the very start of the body is skipped (the crate's rule).
+            if self.state == State::Start && self.bom < BOM.len() && offset == self.bom as u64 {
+                if byte == BOM[self.bom] {
+                    self.bom += 1;
+                    i += 1;
+                    continue;
+                }
+                if self.bom > 0 {
+                    // `EF` or `EF BB` and then something else: the first byte was not valid here.
+                    return Err(JsonArrayError::UnexpectedByte {
+                        byte: BOM[0],
+                        offset: 0,
+                        expected: Expected::ArrayOrObject,
+                    });
+                }
+                self.bom = BOM.len();
+            }
             if is_whitespace(byte) {
                 i += 1;
                 continue;
             }
-            let offset = base + i as u64;
             let unexpected = |expected| JsonArrayError::UnexpectedByte {
                 byte,
                 offset,

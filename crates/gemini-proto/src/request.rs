@@ -70,6 +70,9 @@ impl Api {
     }
 
     /// Adds a header sent with every request. Fails when the name or value is not valid in HTTP.
+    ///
+    /// The value of a credential-like header ([`is_credential_header`]: `x-…-token`, `x-…-key`,
+    /// `authorization`, `cookie`, …) is marked sensitive, so `Debug` output never shows it.
     pub fn with_header(mut self, name: &str, value: &str) -> Result<Self, Error> {
         let name = HeaderName::from_bytes(name.as_bytes()).map_err(|err| {
             Error::invalid_request_with_source(format!("invalid header name {name:?}"), err)
@@ -77,7 +80,7 @@ impl Api {
         let mut value = HeaderValue::from_str(value).map_err(|err| {
             Error::invalid_request_with_source(format!("invalid value for header {name}"), err)
         })?;
-        if is_sensitive(&name) {
+        if is_credential_header(name.as_str()) {
             value.set_sensitive(true);
         }
         self.headers.append(name, value);
@@ -325,11 +328,40 @@ fn checked_model(model: &str) -> Result<std::borrow::Cow<'_, str>, Error> {
     }
 }
 
-fn is_sensitive(name: &HeaderName) -> bool {
-    name == AUTHORIZATION
-        || name.as_str() == API_KEY_HEADER
-        || name.as_str() == "proxy-authorization"
-        || name.as_str() == "cookie"
+/// Whether a header named `name` carries a credential, so that its value must never be shown.
+///
+/// [`Api`] marks the values of such headers sensitive (`HeaderValue::set_sensitive`): `Debug`
+/// output prints `Sensitive` instead of them, HTTP/2 never indexes them, and gemini-transport's
+/// recording transport redacts them. The rule, on the name in lower case:
+///
+/// * `authorization`, `proxy-authorization`, `cookie` and `set-cookie`;
+/// * any name with a word (between `-` or `_`) that ends in `key` (`x-goog-api-key`, `x-api-key`,
+///   `apikey`, `x-subscription-key`) or contains `token`, `secret`, `passw` (password, passwd),
+///   `credential`, `auth` or `session`.
+///
+/// A false positive only hides a value from `Debug` output; a false negative would leak a secret,
+/// so the rule errs on the side of hiding.
+///
+/// ```
+/// use gemini_proto::request::is_credential_header;
+///
+/// assert!(is_credential_header("x-goog-api-key"));
+/// assert!(is_credential_header("X-Custom-Token"));
+/// assert!(is_credential_header("x-client-secret"));
+/// assert!(!is_credential_header("x-request-id"));
+/// assert!(!is_credential_header("x-keyboard-layout"));
+/// ```
+pub fn is_credential_header(name: &str) -> bool {
+    let name = name.to_ascii_lowercase();
+    matches!(
+        name.as_str(),
+        "authorization" | "proxy-authorization" | "cookie" | "set-cookie"
+    ) || name.split(['-', '_']).any(|word| {
+        word.ends_with("key")
+            || ["token", "secret", "passw", "credential", "auth", "session"]
+                .iter()
+                .any(|part| word.contains(part))
+    })
 }
 
 /// Everything outside the URL "unreserved" set (RFC 3986: letters, digits, `-._~`).

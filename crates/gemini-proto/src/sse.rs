@@ -12,7 +12,8 @@
 //!   pieces is still stripped, and a multi-byte UTF-8 character split across pieces is decoded
 //!   intact (text is decoded once per finished event, never per piece).
 //! * Invalid UTF-8 is replaced with U+FFFD per maximal subpart, exactly like
-//!   [`String::from_utf8_lossy`]; it never affects neighbouring text.
+//!   [`String::from_utf8_lossy`]; it never affects neighbouring text. A byte-order mark is stripped
+//!   at the start of the body only (the crate's [text-encoding rule](crate#text-encoding)).
 //! * Work is linear in the input: every byte is scanned once, whatever the split pattern.
 //! * Memory is bounded: an event (its data plus the line being received) larger than
 //!   [`SseDecoder::max_event_size`] stops decoding with [`EventTooLarge`] instead of growing.
@@ -43,6 +44,8 @@
 use std::collections::VecDeque;
 use std::fmt;
 
+use crate::encoding::BOM;
+
 /// The default for [`SseDecoder::max_event_size`]: 64 MiB.
 ///
 /// Gemini sends a generated image as one event holding the whole base64-encoded file, so the
@@ -51,9 +54,6 @@ pub const DEFAULT_MAX_EVENT_SIZE: usize = 64 * 1024 * 1024;
 
 /// A held-over `data` line at least this long becomes the data buffer without being copied.
 const ADOPT_LINE_LEN: usize = 16 * 1024;
-
-/// UTF-8 encoding of U+FEFF BYTE ORDER MARK.
-const BOM: &[u8; 3] = b"\xEF\xBB\xBF";
 
 /// One dispatched server-sent event.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -800,3 +800,89 @@ fn error_kinds_constructors_and_display() {
     assert_traits::<ApiError>();
     assert_eq!(ErrorKind::Api.to_string(), "API error");
 }
+
+#[test]
+fn error_unknown_members_of_known_details_survive_a_round_trip() {
+    let (api, details) = details_with_unknown_members();
+    // Written back member for member, the status object's own unknown members too.
+    assert_eq!(api.to_envelope_value()["error"]["details"], details);
+    assert_eq!(api.to_envelope_value()["error"]["traceId"], "abc");
+    assert_eq!(serde_json::to_value(&api).unwrap()["traceId"], "abc");
+    assert_eq!(
+        ApiError::from_slice(api.to_envelope_json().as_bytes()),
+        Some(api)
+    );
+}
+
+#[test]
+fn error_detail_unknown_members_are_readable() {
+    let (api, _) = details_with_unknown_members();
+    assert_eq!(api.reason(), Some("API_KEY_INVALID"));
+    assert_eq!(api.retry_delay(), Some(Duration::from_secs(2)));
+    assert_eq!(
+        api.error_info().unwrap().extra["futureField"],
+        json!({"a": [1, 2]})
+    );
+    assert_eq!(
+        api.quota_failure().unwrap().violations[0].extra["apiService"],
+        json!("gl.googleapis.com")
+    );
+    assert_eq!(api.help().unwrap().links[0].extra["lang"], json!("en"));
+    assert_eq!(
+        api.bad_request().unwrap().field_violations[0].extra["reason"],
+        json!("R")
+    );
+}
+
+fn details_with_unknown_members() -> (ApiError, Value) {
+    // Every detail kind the crate models, each with members it does not model, at every level.
+    let details = json!([
+        {"@type": "type.googleapis.com/google.rpc.ErrorInfo", "reason": "API_KEY_INVALID",
+         "domain": "googleapis.com", "metadata": {"service": "x"}, "futureField": {"a": [1, 2]}},
+        {"@type": "type.googleapis.com/google.rpc.RetryInfo", "retryDelay": "2s", "jitter": "0.5s"},
+        {"@type": "type.googleapis.com/google.rpc.QuotaFailure", "note": true,
+         "violations": [{"quotaId": "PerMinute", "quotaValue": "10", "apiService": "gl.googleapis.com"}]},
+        {"@type": "type.googleapis.com/google.rpc.Help",
+         "links": [{"description": "d", "url": "https://example.com", "lang": "en"}], "extraList": [null]},
+        {"@type": "type.googleapis.com/google.rpc.BadRequest",
+         "fieldViolations": [{"field": "f", "description": "d", "reason": "R",
+                              "localizedMessage": {"locale": "en", "message": "m"}}]},
+        // A quota value the crate cannot read as an int64 is kept as it came.
+        {"@type": "type.googleapis.com/google.rpc.QuotaFailure",
+         "violations": [{"quotaId": "Q", "quotaValue": "unlimited"}]}
+    ]);
+    let body = json!({"error": {"code": 429, "message": "m", "status": "RESOURCE_EXHAUSTED",
+                                "details": details, "traceId": "abc"}});
+    let api = ApiError::from_slice(body.to_string().as_bytes()).unwrap();
+    // Still read as the typed details, not as opaque JSON.
+    assert!(
+        api.details()
+            .iter()
+            .all(|d| !matches!(d, ErrorDetail::Other(_))),
+        "{:?}",
+        api.details()
+    );
+    (api, details)
+}
+
+#[test]
+fn error_numbers_in_details_read_back_the_same() {
+    // Found by the error_body fuzz target: a number longer than a double's precision in an
+    // unknown detail came back as a different double on every round trip.
+    let long = "2".repeat(176);
+    for number in [
+        long.as_str(),
+        "-0.092766541153637333",
+        "1.7976931348623157e308",
+        "5e-324",
+    ] {
+        let body = format!(
+            r#"{{"error": {{"code": 404, "message": "m", "status": "NOT_FOUND", "details": [{number}, {{"@type": "x", "v": {number}}}]}}}}"#
+        );
+        let api = ApiError::from_slice(body.as_bytes()).unwrap();
+        let json = api.to_envelope_json();
+        let back = ApiError::from_slice(json.as_bytes()).unwrap();
+        assert_eq!(back, api, "{number}");
+        assert_eq!(back.to_envelope_json(), json, "{number}");
+    }
+}

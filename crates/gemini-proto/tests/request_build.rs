@@ -579,3 +579,51 @@ fn base_url_with_credentials_is_rejected() {
         assert!(!err.to_string().contains("secret"), "{err}");
     }
 }
+
+#[test]
+fn credential_like_custom_headers_are_sensitive() {
+    let secret_names = [
+        "x-goog-user-token",
+        "X-Custom-Token",
+        "x-api-key",
+        "x-subscription-key",
+        "apikey",
+        "x-accesstoken",
+        "x-client-secret",
+        "x-db-password",
+        "set-cookie",
+        "proxy-authorization",
+        "x-auth",
+        "x-session-id",
+        "x-goog-iap-credentials",
+    ];
+    for (i, name) in secret_names.iter().enumerate() {
+        let value = format!("hidden-value-{i}");
+        let api = Api::new(Endpoint::default(), Auth::None)
+            .with_header(name, &value)
+            .unwrap();
+        for text in [format!("{api:?}"), format!("{api:#?}")] {
+            assert!(!text.contains(&value), "{name}: {text}");
+        }
+        let request = api.generate_content("gemini-2.5-flash", &hello()).unwrap();
+        assert!(request.headers()[*name].is_sensitive(), "{name}");
+        assert!(
+            !format!("{:?}", request.headers()).contains(&value),
+            "{name}"
+        );
+        // Still sent as given.
+        assert_eq!(request.headers()[*name], value.as_str());
+    }
+    // Ordinary headers stay readable in Debug output.
+    for name in [
+        "x-request-id",
+        "x-keyboard-layout",
+        "user-agent",
+        "x-goog-user-project",
+    ] {
+        let api = Api::new(Endpoint::default(), Auth::None)
+            .with_header(name, "visible-value")
+            .unwrap();
+        assert!(format!("{api:?}").contains("visible-value"), "{name}");
+    }
+}

@@ -10,6 +10,7 @@ use serde_json::{Map, Value};
 
 use super::classify::parse_value;
 use super::{BadRequest, ErrorDetail, ErrorInfo, Help, QuotaFailure, RpcStatus};
+use crate::types::Extra;
 
 /// An error reported by the Gemini API: the `google.rpc.Status` inside `{"error": {…}}`.
 ///
@@ -19,7 +20,7 @@ use super::{BadRequest, ErrorDetail, ErrorInfo, Help, QuotaFailure, RpcStatus};
 /// wrong types is kept as [`ErrorDetail::Other`].
 ///
 /// It serializes back to the `google.rpc.Status` object (`{"code", "message", "status",
-/// "details"}`); [`to_envelope_json`](ApiError::to_envelope_json) wraps it in `{"error": …}`.
+/// "details"}`, and any other member it came with: see [`extra`](ApiError::extra)); [`to_envelope_json`](ApiError::to_envelope_json) wraps it in `{"error": …}`.
 ///
 /// ```
 /// use gemini_proto::error::{ApiError, ErrorDetail, ErrorInfo, RpcStatus};
@@ -37,6 +38,7 @@ pub struct ApiError {
     status: RpcStatus,
     message: String,
     details: Vec<ErrorDetail>,
+    extra: Extra,
 }
 
 impl ApiError {
@@ -48,6 +50,7 @@ impl ApiError {
             status,
             message: message.into(),
             details: Vec::new(),
+            extra: Extra::new(),
         }
     }
 
@@ -75,6 +78,12 @@ impl ApiError {
     /// The details, in the order the server sent them.
     pub fn details(&self) -> &[ErrorDetail] {
         &self.details
+    }
+
+    /// Members of the status object this version of the library does not model, kept so that they
+    /// are written back.
+    pub fn extra(&self) -> &Extra {
+        &self.extra
     }
 
     /// The delay of the first `RetryInfo` detail that has one.
@@ -208,11 +217,17 @@ impl ApiError {
             Some(Value::Array(items)) => items.iter().map(ErrorDetail::from_json_value).collect(),
             _ => Vec::new(),
         };
+        let extra = obj
+            .iter()
+            .filter(|(key, _)| !matches!(key.as_str(), "code" | "message" | "status" | "details"))
+            .map(|(key, value)| (key.clone(), value.clone()))
+            .collect();
         ApiError {
             code,
             status,
             message,
             details,
+            extra,
         }
     }
 
@@ -254,6 +269,9 @@ impl ApiError {
                 ),
             );
         }
+        for (key, value) in &self.extra {
+            map.insert(key.clone(), value.clone());
+        }
         Value::Object(map)
     }
 }
@@ -282,6 +300,9 @@ impl Serialize for ApiError {
         map.serialize_entry("status", self.status.as_str())?;
         if !self.details.is_empty() {
             map.serialize_entry("details", &self.details)?;
+        }
+        for (key, value) in &self.extra {
+            map.serialize_entry(key, value)?;
         }
         map.end()
     }

@@ -8,6 +8,7 @@ use serde_json::Value;
 #[cfg(doc)]
 use super::ErrorKind;
 use super::{ApiError, Error};
+use crate::encoding::{parse_json, strip_bom};
 
 /// Classifies a complete response: the decoded body on a success status, an [`Error`] otherwise.
 ///
@@ -40,7 +41,8 @@ pub fn classify_response<T: DeserializeOwned>(
     if let Some(api) = ApiError::from_slice(body) {
         return Err(Error::api(api).with_status(status));
     }
-    serde_json::from_slice(strip_bom(body))
+    parse_json(strip_bom(body))
+        .0
         .map_err(|e| Error::decode_json(e, body).with_status(status))
 }
 
@@ -80,11 +82,8 @@ pub fn parse_error_body(status: StatusCode, headers: &HeaderMap, body: &[u8]) ->
     err
 }
 
-pub(super) fn strip_bom(body: &[u8]) -> &[u8] {
-    body.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(body)
-}
-
-/// Parses `body` as a JSON value (serde_json bounds the nesting depth to 128).
+/// Parses `body` as a JSON value (serde_json bounds the nesting depth to 128), following the
+/// crate's text-encoding rule: a leading BOM is ignored, invalid UTF-8 becomes U+FFFD.
 pub(super) fn parse_value(body: &[u8]) -> Option<Value> {
-    serde_json::from_slice(strip_bom(body)).ok()
+    parse_json(strip_bom(body)).0.ok()
 }

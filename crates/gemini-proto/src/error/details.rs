@@ -7,10 +7,13 @@ use serde::{Deserialize, Serialize, Serializer};
 use serde_json::{Map, Value};
 
 use super::duration::{format_proto_duration, parse_json_duration};
+use crate::types::Extra;
 
 /// One entry of an API error's `details`, keyed by its `@type`.
 ///
-/// Serializes back to the JSON form with its `@type`.
+/// Serializes back to the JSON form with its `@type`. Members of a known detail that this crate does
+/// not model are kept in the detail's `extra` (and in the `extra` of its violations, links, …) and
+/// written back, so a detail survives a round trip member for member.
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub enum ErrorDetail {
@@ -57,7 +60,12 @@ impl ErrorDetail {
                     None | Some(Value::Null) => None,
                     Some(v) => Some(parse_json_duration(v)?),
                 };
-                ErrorDetail::RetryInfo(RetryInfo { retry_delay })
+                let mut extra = value.as_object()?.clone();
+                extra.remove("retryDelay");
+                ErrorDetail::RetryInfo(RetryInfo {
+                    retry_delay,
+                    extra: without_type(extra),
+                })
             }
             "google.rpc.QuotaFailure" => {
                 let wire = WireQuotaFailure::deserialize(value).ok()?;
@@ -66,7 +74,10 @@ impl ErrorDetail {
                     .into_iter()
                     .map(QuotaViolation::from)
                     .collect();
-                ErrorDetail::QuotaFailure(QuotaFailure { violations })
+                ErrorDetail::QuotaFailure(QuotaFailure {
+                    violations,
+                    extra: without_type(wire.extra),
+                })
             }
             "google.rpc.ErrorInfo" => {
                 let wire = WireErrorInfo::deserialize(value).ok()?;
@@ -74,16 +85,21 @@ impl ErrorDetail {
                     reason: wire.reason,
                     domain: wire.domain,
                     metadata: wire.metadata,
+                    extra: without_type(wire.extra),
                 })
             }
             "google.rpc.Help" => {
                 let wire = WireHelp::deserialize(value).ok()?;
-                ErrorDetail::Help(Help { links: wire.links })
+                ErrorDetail::Help(Help {
+                    links: wire.links,
+                    extra: without_type(wire.extra),
+                })
             }
             "google.rpc.BadRequest" => {
                 let wire = WireBadRequest::deserialize(value).ok()?;
                 ErrorDetail::BadRequest(BadRequest {
                     field_violations: wire.field_violations,
+                    extra: without_type(wire.extra),
                 })
             }
             _ => return None,
@@ -96,7 +112,7 @@ impl ErrorDetail {
         if let Some(url) = self.type_url() {
             map.insert("@type".to_owned(), Value::from(url));
         }
-        match self {
+        let extra = match self {
             ErrorDetail::RetryInfo(r) => {
                 if let Some(d) = r.retry_delay {
                     map.insert(
@@ -104,6 +120,7 @@ impl ErrorDetail {
                         Value::from(format_proto_duration(d)),
                     );
                 }
+                &r.extra
             }
             ErrorDetail::QuotaFailure(q) => {
                 let v: Vec<Value> = q
@@ -112,6 +129,7 @@ impl ErrorDetail {
                     .map(QuotaViolation::to_json_value)
                     .collect();
                 map.insert("violations".to_owned(), Value::Array(v));
+                &q.extra
             }
             ErrorDetail::ErrorInfo(i) => {
                 map.insert("reason".to_owned(), Value::from(i.reason.as_str()));
@@ -119,6 +137,7 @@ impl ErrorDetail {
                 if !i.metadata.is_empty() {
                     map.insert("metadata".to_owned(), string_map(&i.metadata));
                 }
+                &i.extra
             }
             ErrorDetail::Help(h) => {
                 let links = h
@@ -131,10 +150,11 @@ impl ErrorDetail {
                             Value::from(l.description.as_str()),
                         );
                         m.insert("url".to_owned(), Value::from(l.url.as_str()));
-                        Value::Object(m)
+                        with_extra(m, &l.extra)
                     })
                     .collect();
                 map.insert("links".to_owned(), Value::Array(links));
+                &h.extra
             }
             ErrorDetail::BadRequest(b) => {
                 let v = b
@@ -147,14 +167,15 @@ impl ErrorDetail {
                             "description".to_owned(),
                             Value::from(fv.description.as_str()),
                         );
-                        Value::Object(m)
+                        with_extra(m, &fv.extra)
                     })
                     .collect();
                 map.insert("fieldViolations".to_owned(), Value::Array(v));
+                &b.extra
             }
             ErrorDetail::Other(v) => return v.clone(),
-        }
-        Value::Object(map)
+        };
+        with_extra(map, extra)
     }
 }
 
@@ -162,6 +183,20 @@ impl Serialize for ErrorDetail {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         self.to_json_value().serialize(serializer)
     }
+}
+
+/// The members of a detail other than its `@type` (which the variant already says).
+fn without_type(mut extra: Extra) -> Extra {
+    extra.remove("@type");
+    extra
+}
+
+/// `map` with the members of `extra` it does not already have.
+fn with_extra(mut map: Map<String, Value>, extra: &Extra) -> Value {
+    for (key, value) in extra {
+        map.entry(key.clone()).or_insert_with(|| value.clone());
+    }
+    Value::Object(map)
 }
 
 fn string_map(m: &BTreeMap<String, String>) -> Value {
@@ -178,6 +213,8 @@ fn string_map(m: &BTreeMap<String, String>) -> Value {
 pub struct RetryInfo {
     /// The `retryDelay`, parsed (`None` when missing, negative or not a valid duration).
     pub retry_delay: Option<Duration>,
+    /// Members this version of the library does not model, kept so they survive a round trip.
+    pub extra: Extra,
 }
 
 impl RetryInfo {
@@ -185,6 +222,7 @@ impl RetryInfo {
     pub fn new(delay: Duration) -> Self {
         RetryInfo {
             retry_delay: Some(delay),
+            extra: Extra::new(),
         }
     }
 }
@@ -195,12 +233,17 @@ impl RetryInfo {
 pub struct QuotaFailure {
     /// The exceeded quotas.
     pub violations: Vec<QuotaViolation>,
+    /// Members this version of the library does not model, kept so they survive a round trip.
+    pub extra: Extra,
 }
 
 impl QuotaFailure {
     /// A `QuotaFailure` with these violations.
     pub fn new(violations: Vec<QuotaViolation>) -> Self {
-        QuotaFailure { violations }
+        QuotaFailure {
+            violations,
+            extra: Extra::new(),
+        }
     }
 }
 
@@ -221,6 +264,8 @@ pub struct QuotaViolation {
     pub quota_dimensions: BTreeMap<String, String>,
     /// `quotaValue` (an int64, sent as a string), when present and valid.
     pub quota_value: Option<i64>,
+    /// Members this version of the library does not model, kept so they survive a round trip.
+    pub extra: Extra,
 }
 
 impl QuotaViolation {
@@ -253,7 +298,7 @@ impl QuotaViolation {
         if let Some(v) = self.quota_value {
             m.insert("quotaValue".to_owned(), Value::from(v.to_string()));
         }
-        Value::Object(m)
+        with_extra(m, &self.extra)
     }
 }
 
@@ -267,6 +312,8 @@ pub struct ErrorInfo {
     pub domain: String,
     /// Extra key/value pairs, e.g. `{"service": "generativelanguage.googleapis.com"}`.
     pub metadata: BTreeMap<String, String>,
+    /// Members this version of the library does not model, kept so they survive a round trip.
+    pub extra: Extra,
 }
 
 impl ErrorInfo {
@@ -276,6 +323,7 @@ impl ErrorInfo {
             reason: reason.into(),
             domain: domain.into(),
             metadata: BTreeMap::new(),
+            extra: Extra::new(),
         }
     }
 }
@@ -286,12 +334,17 @@ impl ErrorInfo {
 pub struct Help {
     /// The links.
     pub links: Vec<HelpLink>,
+    /// Members this version of the library does not model, kept so they survive a round trip.
+    pub extra: Extra,
 }
 
 impl Help {
     /// A `Help` with these links.
     pub fn new(links: Vec<HelpLink>) -> Self {
-        Help { links }
+        Help {
+            links,
+            extra: Extra::new(),
+        }
     }
 }
 
@@ -304,6 +357,9 @@ pub struct HelpLink {
     pub description: String,
     /// The URL.
     pub url: String,
+    /// Members this version of the library does not model, kept so they survive a round trip.
+    #[serde(flatten)]
+    pub extra: Extra,
 }
 
 impl HelpLink {
@@ -312,6 +368,7 @@ impl HelpLink {
         HelpLink {
             description: description.into(),
             url: url.into(),
+            extra: Extra::new(),
         }
     }
 }
@@ -322,12 +379,17 @@ impl HelpLink {
 pub struct BadRequest {
     /// The wrong fields.
     pub field_violations: Vec<FieldViolation>,
+    /// Members this version of the library does not model, kept so they survive a round trip.
+    pub extra: Extra,
 }
 
 impl BadRequest {
     /// A `BadRequest` with these violations.
     pub fn new(field_violations: Vec<FieldViolation>) -> Self {
-        BadRequest { field_violations }
+        BadRequest {
+            field_violations,
+            extra: Extra::new(),
+        }
     }
 }
 
@@ -340,6 +402,9 @@ pub struct FieldViolation {
     pub field: String,
     /// What is wrong with it.
     pub description: String,
+    /// Members this version of the library does not model, kept so they survive a round trip.
+    #[serde(flatten)]
+    pub extra: Extra,
 }
 
 impl FieldViolation {
@@ -348,6 +413,7 @@ impl FieldViolation {
         FieldViolation {
             field: field.into(),
             description: description.into(),
+            extra: Extra::new(),
         }
     }
 }
@@ -357,6 +423,8 @@ impl FieldViolation {
 #[derive(Default)]
 struct WireQuotaFailure {
     violations: Vec<WireQuotaViolation>,
+    #[serde(flatten)]
+    extra: Extra,
 }
 
 #[derive(Deserialize, Default)]
@@ -368,21 +436,30 @@ struct WireQuotaViolation {
     quota_id: String,
     quota_dimensions: BTreeMap<String, String>,
     quota_value: Option<Value>,
+    #[serde(flatten)]
+    extra: Extra,
 }
 
 impl From<WireQuotaViolation> for QuotaViolation {
     fn from(w: WireQuotaViolation) -> Self {
+        let quota_value = w.quota_value.as_ref().and_then(|v| match v {
+            Value::Number(n) => n.as_i64(),
+            Value::String(s) => s.parse().ok(),
+            _ => None,
+        });
+        let mut extra = w.extra;
+        // A value that is not an int64 stays as it came.
+        if let Some(raw) = w.quota_value.filter(|_| quota_value.is_none()) {
+            extra.insert("quotaValue".to_owned(), raw);
+        }
         QuotaViolation {
             subject: w.subject,
             description: w.description,
             quota_metric: w.quota_metric,
             quota_id: w.quota_id,
             quota_dimensions: w.quota_dimensions,
-            quota_value: w.quota_value.as_ref().and_then(|v| match v {
-                Value::Number(n) => n.as_i64(),
-                Value::String(s) => s.parse().ok(),
-                _ => None,
-            }),
+            quota_value,
+            extra,
         }
     }
 }
@@ -393,16 +470,22 @@ struct WireErrorInfo {
     reason: String,
     domain: String,
     metadata: BTreeMap<String, String>,
+    #[serde(flatten)]
+    extra: Extra,
 }
 
 #[derive(Deserialize, Default)]
 #[serde(default, rename_all = "camelCase")]
 struct WireHelp {
     links: Vec<HelpLink>,
+    #[serde(flatten)]
+    extra: Extra,
 }
 
 #[derive(Deserialize, Default)]
 #[serde(default, rename_all = "camelCase")]
 struct WireBadRequest {
     field_violations: Vec<FieldViolation>,
+    #[serde(flatten)]
+    extra: Extra,
 }

@@ -359,7 +359,11 @@ impl ProxyUrl {
             https,
             host: host.to_owned(),
             port: uri.port_u16().unwrap_or(if https { 443 } else { 80 }),
-            authorization: i.basic_auth().cloned(),
+            authorization: i.basic_auth().cloned().map(|mut value| {
+                // Credentials: hidden from Debug output, as every credential header is.
+                value.set_sensitive(true);
+                value
+            }),
         })
     }
 }

@@ -28,23 +28,27 @@ const REDACTED: &str = "REDACTED";
 /// The `error` of an exchange whose body was dropped before its end.
 pub(super) const ABANDONED: &str = "abandoned";
 
-/// Replaces the values of secret headers (`x-goog-api-key`, `authorization`,
-/// `proxy-authorization`, cookies) with `REDACTED`.
+/// Replaces with `REDACTED` the values of secret headers: `x-goog-api-key`, `authorization`,
+/// `proxy-authorization`, cookies, `x-goog-user-project`, and every value marked sensitive
+/// (`HeaderValue::set_sensitive`; gemini-proto marks every credential-like header so, such as a
+/// custom `x-…-token`).
 ///
 /// ```
 /// let mut h = http::HeaderMap::new();
 /// h.insert("x-goog-api-key", "AIza-secret".parse().unwrap());
 /// h.insert("content-type", "application/json".parse().unwrap());
+/// let mut custom = http::HeaderValue::from_static("s3cret");
+/// custom.set_sensitive(true);
+/// h.insert("x-custom-token", custom);
 /// gemini_transport::test_util::scrub_headers(&mut h);
 /// assert_eq!(h["x-goog-api-key"], "REDACTED");
+/// assert_eq!(h["x-custom-token"], "REDACTED");
 /// assert_eq!(h["content-type"], "application/json");
 /// ```
 pub fn scrub_headers(headers: &mut HeaderMap) {
-    for name in SECRET_HEADERS {
-        if let http::header::Entry::Occupied(mut e) = headers.entry(*name) {
-            for v in e.iter_mut() {
-                *v = HeaderValue::from_static(REDACTED);
-            }
+    for (name, value) in headers.iter_mut() {
+        if value.is_sensitive() || SECRET_HEADERS.contains(&name.as_str()) {
+            *value = HeaderValue::from_static(REDACTED);
         }
     }
 }
@@ -374,6 +378,29 @@ mod tests {
         assert_eq!(ex.uri, "https://h/p?access_token=REDACTED&x=1&key=REDACTED");
         assert_eq!(ex.status, Some(200));
         assert!(ex.error.is_none());
+    }
+
+    #[test]
+    fn scrubs_every_header_value_marked_sensitive() {
+        // gemini-proto marks credential-like custom headers sensitive; fixtures must not keep them.
+        let inner = ScriptedTransport::new().on(Match::any(), Reply::ok().body("x"));
+        let rec = RecordingTransport::new(Arc::new(inner));
+        let mut secret = HeaderValue::from_static("custom-secret-42");
+        secret.set_sensitive(true);
+        let mut req = http::Request::get("https://h/").body(Bytes::new()).unwrap();
+        req.headers_mut().insert("x-custom-token", secret);
+        req.headers_mut()
+            .insert("x-request-id", HeaderValue::from_static("visible-7"));
+        block_on(async { block_on(rec.send(req)).unwrap().into_body().collect().await }).unwrap();
+        let json = rec.to_json();
+        assert!(!json.contains("custom-secret-42"), "{json}");
+        assert!(json.contains("visible-7"), "{json}");
+        let mut headers = HeaderMap::new();
+        let mut value = HeaderValue::from_static("s");
+        value.set_sensitive(true);
+        headers.insert("x-anything", value);
+        scrub_headers(&mut headers);
+        assert_eq!(headers["x-anything"], "REDACTED");
     }
 
     #[test]

@@ -62,8 +62,8 @@ mod json;
 pub mod limits;
 mod replay;
 mod server;
-mod tls;
 mod shape;
+mod tls;
 
 use std::fmt;
 use std::io;

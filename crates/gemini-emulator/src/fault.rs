@@ -119,6 +119,60 @@ pub enum Fault {
     /// `tokens=N` (directive, not a fault): the answer is about `N` tokens long (at most
     /// [`MAX_TOKENS`](crate::limits::MAX_TOKENS)).
     Tokens(usize),
+    /// `hop-tokens=N` (directive): at most `N` output tokens per request, as Gemini caps long
+    /// answers; a request that reaches the cap ends with finish reason `CONTINUATION` and a
+    /// continuation token, and the same request sent again with the token continues the answer
+    /// exactly where it stopped.
+    HopTokens(u32),
+    /// `checkpoint-every=N` (directive): every `N`-th event of a stream carries a continuation
+    /// token (a checkpoint) with no finish reason; a request with that token resumes from there.
+    CheckpointEvery(u32),
+    /// `drop=WHERE[@HOP][xTIMES]`: close the connection of the first `TIMES` attempts (default 1)
+    /// of hop `HOP` (default 1: the first request; a request carrying a token belongs to the hop
+    /// its token came from) at `WHERE`: `prefill` (before any event), `before-checkpoint` (after
+    /// the first event, before any checkpoint), `after-checkpoint` (right after the first
+    /// checkpoint), `between-checkpoints` (one event after the first checkpoint).
+    Drop {
+        /// Where in the stream.
+        at: DropPoint,
+        /// The hop (from 1).
+        hop: u32,
+        /// How many attempts of that hop.
+        times: u32,
+    },
+    /// `resume-error=CODE[xTIMES]`: the first `TIMES` requests (default 1) that carry a
+    /// continuation token are answered with HTTP `CODE`.
+    ResumeError {
+        /// HTTP status.
+        status: u16,
+        /// How many resumes.
+        times: u32,
+    },
+}
+
+/// Where [`Fault::Drop`] cuts a stream.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum DropPoint {
+    /// After the response head, before any event.
+    Prefill,
+    /// After the first event, before the first checkpoint.
+    BeforeCheckpoint,
+    /// Right after the first checkpoint.
+    AfterCheckpoint,
+    /// One event after the first checkpoint, before the next one.
+    BetweenCheckpoints,
+}
+
+impl DropPoint {
+    fn name(self) -> &'static str {
+        match self {
+            DropPoint::Prefill => "prefill",
+            DropPoint::BeforeCheckpoint => "before-checkpoint",
+            DropPoint::AfterCheckpoint => "after-checkpoint",
+            DropPoint::BetweenCheckpoints => "between-checkpoints",
+        }
+    }
 }
 
 /// A set of faults, parsed from `name[=value]` items joined by `;`.
@@ -223,6 +277,24 @@ fn at_most<T: PartialOrd + fmt::Display>(
     }
 }
 
+fn at_least_one(item: &str, value: u32) -> Result<(), FaultParseError> {
+    if value == 0 {
+        Err(err(format!("`{item}`: 0 is not allowed (at least 1)")))
+    } else {
+        Ok(())
+    }
+}
+
+/// `VALUE[xTIMES]`: the value and the repeat count (default 1).
+fn with_times(v: &str) -> Result<(&str, u32), FaultParseError> {
+    match v.rsplit_once('x') {
+        Some((value, times)) if !times.is_empty() && times.bytes().all(|b| b.is_ascii_digit()) => {
+            Ok((value, parse_num(times, "repeat count")?))
+        }
+        _ => Ok((v, 1)),
+    }
+}
+
 fn duration_at_most(item: &str, d: Duration) -> Result<(), FaultParseError> {
     if d > MAX_FAULT_DURATION {
         Err(err(format!(
@@ -274,6 +346,38 @@ impl Fault {
             Fault::MalformedAfter { events: n } => events("malformed-after", *n),
             Fault::SafetyAfter { events: n } => events("safety-after", *n),
             Fault::Tokens(n) => at_most("tokens", "the token count", *n, MAX_TOKENS, ""),
+            Fault::HopTokens(n) => {
+                at_most("hop-tokens", "the token count", *n as usize, MAX_TOKENS, "")?;
+                at_least_one("hop-tokens", *n)
+            }
+            Fault::CheckpointEvery(n) => {
+                at_most(
+                    "checkpoint-every",
+                    "the event count",
+                    *n as usize,
+                    MAX_EVENT_COUNT,
+                    "",
+                )?;
+                at_least_one("checkpoint-every", *n)
+            }
+            Fault::Drop { hop, times, .. } => {
+                at_most("drop", "the hop", *hop as usize, MAX_EVENT_COUNT, "")?;
+                at_least_one("drop", *hop)?;
+                at_most(
+                    "drop",
+                    "the attempt count",
+                    *times as usize,
+                    MAX_EVENT_COUNT,
+                    "",
+                )
+            }
+            Fault::ResumeError { times, .. } => at_most(
+                "resume-error",
+                "the attempt count",
+                *times as usize,
+                MAX_EVENT_COUNT,
+                "",
+            ),
             Fault::Framing(_) | Fault::ByteWrites | Fault::BlockPrompt { .. } => Ok(()),
         }
     }
@@ -491,6 +595,36 @@ impl Fault {
                 events: parse_num(need(name, value)?, "count")?,
             },
             "tokens" => Fault::Tokens(parse_num(need(name, value)?, "token count")?),
+            "hop-tokens" => Fault::HopTokens(parse_num(need(name, value)?, "token count")?),
+            "checkpoint-every" => {
+                Fault::CheckpointEvery(parse_num(need(name, value)?, "event count")?)
+            }
+            "drop" => {
+                let (v, times) = with_times(need(name, value)?)?;
+                let (point, hop) = match v.split_once('@') {
+                    Some((p, h)) => (p, parse_num(h, "hop")?),
+                    None => (v, 1),
+                };
+                let at = match point {
+                    "prefill" => DropPoint::Prefill,
+                    "before-checkpoint" => DropPoint::BeforeCheckpoint,
+                    "after-checkpoint" => DropPoint::AfterCheckpoint,
+                    "between-checkpoints" => DropPoint::BetweenCheckpoints,
+                    other => {
+                        return Err(err(format!(
+                            "unknown drop point `{other}` (use prefill, before-checkpoint, after-checkpoint or between-checkpoints)"
+                        )));
+                    }
+                };
+                Fault::Drop { at, hop, times }
+            }
+            "resume-error" => {
+                let (v, times) = with_times(need(name, value)?)?;
+                Fault::ResumeError {
+                    status: parse_status(v)?,
+                    times,
+                }
+            }
             other => return Err(err(format!("unknown fault `{other}`"))),
         })
     }
@@ -561,6 +695,10 @@ impl fmt::Display for Fault {
             Fault::BlockPrompt { reason } => write!(f, "block-prompt={reason}"),
             Fault::SafetyAfter { events } => write!(f, "safety-after={events}"),
             Fault::Tokens(n) => write!(f, "tokens={n}"),
+            Fault::HopTokens(n) => write!(f, "hop-tokens={n}"),
+            Fault::CheckpointEvery(n) => write!(f, "checkpoint-every={n}"),
+            Fault::Drop { at, hop, times } => write!(f, "drop={}@{hop}x{times}", at.name()),
+            Fault::ResumeError { status, times } => write!(f, "resume-error={status}x{times}"),
         }
     }
 }
@@ -586,9 +724,10 @@ mod tests {
         let text = "http=429:26s;fail-first=2:500;json-error-after=3:500;sse-error-after=1:503;\
                     close-after-events=2,reset;close-after-bytes=100;stall-after=2:5s;drip=10ms:4;\
                     oversized-event=2:8388608;malformed-after=1;framing=lf;byte-writes;block-prompt=OTHER;\
-                    safety-after=2;tokens=40";
+                    safety-after=2;tokens=40;hop-tokens=100;checkpoint-every=3;\
+                    drop=between-checkpoints@2x3;resume-error=503x2";
         let spec: FaultSpec = text.parse().unwrap();
-        assert_eq!(spec.faults().len(), 15);
+        assert_eq!(spec.faults().len(), 19);
         assert_eq!(spec.to_string(), text);
         assert_eq!(spec.to_string().parse::<FaultSpec>().unwrap(), spec);
     }
@@ -613,5 +752,16 @@ mod tests {
         assert!("explode".parse::<FaultSpec>().is_err());
         assert!("stall-after=2".parse::<FaultSpec>().is_err());
         assert!("framing=crcr".parse::<FaultSpec>().is_err());
+        assert!("hop-tokens=0".parse::<FaultSpec>().is_err());
+        assert!("drop=somewhere".parse::<FaultSpec>().is_err());
+        assert!("drop=prefill@0".parse::<FaultSpec>().is_err());
+        assert_eq!(
+            "drop=prefill".parse::<Fault>().unwrap(),
+            Fault::Drop {
+                at: DropPoint::Prefill,
+                hop: 1,
+                times: 1
+            }
+        );
     }
 }

@@ -177,7 +177,7 @@ pub(crate) enum Item {
 }
 
 impl Item {
-    fn answer_tokens(&self) -> u32 {
+    pub(crate) fn answer_tokens(&self) -> u32 {
         match self {
             Item::Text(t) => count_text_tokens(t),
             Item::Call(c, _) => count_text_tokens(&String::from_utf8_lossy(&to_compact(c))),
@@ -185,7 +185,7 @@ impl Item {
         }
     }
 
-    fn part(&self) -> Part {
+    pub(crate) fn part(&self) -> Part {
         match self {
             Item::Thought(t) => Part::text(t.clone()).with_thought(true),
             Item::Text(t) => Part::text(t.clone()),
@@ -209,6 +209,8 @@ pub(crate) struct CandidatePlan {
 /// Everything needed to write the response, unary or streamed.
 #[derive(Debug, Clone)]
 pub(crate) struct Plan {
+    /// What the answer is derived from (the request, without its limits and continuation token).
+    pub seed: u64,
     pub model_version: String,
     pub response_id: String,
     pub prompt_tokens: u32,
@@ -601,6 +603,11 @@ pub(crate) fn plan(
     // The seed covers everything that shapes the answer except the limits that only cut it short,
     // so a MAX_TOKENS or stop-sequence answer is a prefix of the unlimited one.
     let mut canonical = raw.clone();
+    // Where a continued answer resumes does not change the answer.
+    if let Some(object) = canonical.as_object_mut() {
+        object.remove("continuationToken");
+        object.remove("continuation_token");
+    }
     for name in ["generationConfig", "generation_config"] {
         if let Some(cfg) = canonical.get_mut(name).and_then(Value::as_object_mut) {
             for key in [
@@ -636,6 +643,7 @@ pub(crate) fn plan(
         0
     };
     let plan_base = Plan {
+        seed,
         model_version: model.id().to_owned(),
         response_id: response_id(seed),
         prompt_tokens,
@@ -1046,7 +1054,7 @@ fn safety_ratings(blocked: bool) -> Vec<SafetyRating> {
 }
 
 /// A candidate of a response: `content`, `finishReason`, `index`, `safetyRatings`.
-fn candidate(
+pub(crate) fn candidate(
     content: Option<Content>,
     finish_reason: Option<FinishReason>,
     index: usize,
@@ -1062,7 +1070,7 @@ fn candidate(
 }
 
 /// A candidate stopped by the safety filter: no content, finish reason SAFETY, its ratings.
-fn safety_candidate(index: usize) -> Candidate {
+pub(crate) fn safety_candidate(index: usize) -> Candidate {
     candidate(
         None,
         Some(FinishReason::Safety),
@@ -1077,7 +1085,7 @@ fn schema_json(schema: &Schema) -> Value {
 }
 
 impl Plan {
-    fn usage(&self, answer: u32, thoughts: u32) -> UsageMetadata {
+    pub(crate) fn usage(&self, answer: u32, thoughts: u32) -> UsageMetadata {
         let thoughts = thoughts + self.hidden_thoughts;
         let mut usage = UsageMetadata::default();
         // Google always writes the prompt count and the total; the candidates and thoughts counts
@@ -1090,7 +1098,7 @@ impl Plan {
         usage
     }
 
-    fn response(
+    pub(crate) fn response(
         &self,
         candidates: Vec<Candidate>,
         usage: UsageMetadata,
@@ -1103,7 +1111,7 @@ impl Plan {
         response
     }
 
-    fn blocked_response(&self, reason: &BlockReason) -> GenerateContentResponse {
+    pub(crate) fn blocked_response(&self, reason: &BlockReason) -> GenerateContentResponse {
         let mut feedback = PromptFeedback::default();
         feedback.block_reason = Some(reason.clone());
         feedback.safety_ratings = safety_ratings(true);

@@ -56,6 +56,7 @@
 #![forbid(unsafe_code)]
 
 mod catalogue;
+mod continuation;
 mod fault;
 mod generate;
 mod json;
@@ -72,7 +73,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-pub use fault::{Fault, FaultParseError, FaultSpec, Framing};
+pub use fault::{DropPoint, Fault, FaultParseError, FaultSpec, Framing};
 
 /// How fast answers are produced.
 ///
@@ -222,6 +223,8 @@ pub struct EmulatorConfig {
     pub(crate) record: bool,
     pub(crate) worker_threads: usize,
     pub(crate) tls: bool,
+    pub(crate) hop_tokens: Option<u32>,
+    pub(crate) checkpoint_every: Option<u32>,
 }
 
 impl Default for EmulatorConfig {
@@ -236,6 +239,8 @@ impl Default for EmulatorConfig {
             record: true,
             worker_threads: 2,
             tls: false,
+            hop_tokens: None,
+            checkpoint_every: None,
         }
     }
 }
@@ -310,6 +315,31 @@ impl EmulatorConfig {
     /// ```
     pub fn tls(mut self, enabled: bool) -> Self {
         self.tls = enabled;
+        self
+    }
+
+    /// Caps every request at `tokens` output tokens (`None`: no cap, the default), as Gemini caps
+    /// long answers (65,536 output tokens per streamed request): a request that reaches the cap
+    /// ends with finish reason `CONTINUATION` and a continuation token, and the same request
+    /// sent again with the token continues the answer where it stopped. The `hop-tokens=N`
+    /// directive sets it per request. At least 1, at most
+    /// [`MAX_TOKENS`](limits::MAX_TOKENS).
+    ///
+    /// ```
+    /// use gemini_emulator::EmulatorConfig;
+    /// let config = EmulatorConfig::default().hop_tokens(Some(200)).checkpoint_every(Some(5));
+    /// # drop(config);
+    /// ```
+    pub fn hop_tokens(mut self, tokens: Option<u32>) -> Self {
+        self.hop_tokens = tokens.map(|t| t.clamp(1, limits::MAX_TOKENS as u32));
+        self
+    }
+
+    /// Puts a checkpoint (a continuation token, no finish reason) on every `events`-th event of
+    /// a stream (`None`: none, the default); a request with that token resumes from there. The
+    /// `checkpoint-every=N` directive sets it per request.
+    pub fn checkpoint_every(mut self, events: Option<u32>) -> Self {
+        self.checkpoint_every = events.map(|n| n.max(1));
         self
     }
 

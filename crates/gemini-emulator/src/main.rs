@@ -5,7 +5,7 @@ use std::io::Write as _;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use gemini_emulator::{Emulator, EmulatorConfig, FaultSpec, KeyRule, Pace, limits};
+use gemini_emulator::{Emulator, EmulatorConfig, Fault, FaultSpec, KeyRule, Pace, limits};
 
 const HELP: &str = "\
 gemini-emulator: a local server that speaks the Gemini REST API the way Google does.
@@ -28,6 +28,12 @@ OPTIONS:
     --replay DIR       Directory of recorded bodies (*.sse, *.json, optional MANIFEST.jsonl)
     --threads N        Runtime worker threads, 1 to 256 [default: 2]
     --no-record        Do not keep received requests in memory
+    --hop-tokens N     Cap every request at N output tokens, as Gemini caps long answers
+                       (65536 per streamed request): the request ends with CONTINUATION and a
+                       continuation token; the same request with the token goes on [default: none]
+    --checkpoint-every N
+                       A checkpoint (a continuation token, no finish reason) every N events of
+                       a stream [default: none]
     --tls              Serve HTTPS: HTTP/2 or HTTP/1.1 by ALPN, with a certificate for localhost,
                        127.0.0.1 and ::1 signed by a certificate authority made at start
     --tls-ca-out FILE  With --tls: write that authority's certificate (PEM) to FILE, for
@@ -67,6 +73,15 @@ FAULTS:
     block-prompt[=REASON]          200 with promptFeedback.blockReason (default SAFETY)
     safety-after=N                 finish with a SAFETY candidate after N events
     tokens=N                       (directive) make the answer about N tokens long
+    hop-tokens=N                   (directive) at most N output tokens per request; the rest
+                                   follows with the continuation token (see --hop-tokens)
+    checkpoint-every=N             (directive) a checkpoint token every N events
+    drop=WHERE[@HOP][xTIMES]       close the connection of the first TIMES attempts (default 1)
+                                   of hop HOP (default 1) at WHERE: prefill (before any event),
+                                   before-checkpoint, after-checkpoint (right after the first),
+                                   between-checkpoints (one event after the first)
+    resume-error=CODE[xTIMES]      the first TIMES requests carrying a continuation token get
+                                   HTTP CODE (default once)
     DURATION: 250us, 10ms, 5s, 1.5s, 2m.   Example: `fail-first=2:429;stall-after=1:2s`
 
 LIMITS (a request past one gets 400 INVALID_ARGUMENT; a flag past one stops the start-up):
@@ -100,7 +115,7 @@ fn parse_pace(s: &str) -> Result<Pace, String> {
                 .parse()
                 .map_err(|e| format!("invalid pace `{other}`: {e}"))?;
             let ttfc = match spec.faults().first() {
-                Some(gemini_emulator::Fault::StallAfter { duration, .. }) => *duration,
+                Some(Fault::StallAfter { duration, .. }) => *duration,
                 _ => Duration::ZERO,
             };
             let tps: f64 = tps
@@ -179,6 +194,22 @@ fn run() -> Result<(), String> {
                 config = config.worker_threads(n)
             }
             "--no-record" => config = config.record_requests(false),
+            "--hop-tokens" => {
+                let spec: FaultSpec = format!("hop-tokens={}", value()?)
+                    .parse()
+                    .map_err(|e| format!("invalid --hop-tokens: {e}"))?;
+                if let Some(Fault::HopTokens(n)) = spec.faults().first() {
+                    config = config.hop_tokens(Some(*n));
+                }
+            }
+            "--checkpoint-every" => {
+                let spec: FaultSpec = format!("checkpoint-every={}", value()?)
+                    .parse()
+                    .map_err(|e| format!("invalid --checkpoint-every: {e}"))?;
+                if let Some(Fault::CheckpointEvery(n)) = spec.faults().first() {
+                    config = config.checkpoint_every(Some(*n));
+                }
+            }
             "--tls" => tls = true,
             "--tls-ca-out" => ca_out = Some(value()?),
             other => return Err(format!("unknown option `{other}` (see --help)")),

@@ -26,7 +26,8 @@ use tokio::net::{TcpListener, TcpSocket, TcpStream};
 use tokio::sync::{mpsc, watch};
 
 use crate::catalogue::{self, ModelInfo};
-use crate::fault::{Fault, FaultSpec, Framing};
+use crate::continuation::{self, Cuts, Position};
+use crate::fault::{DropPoint, Fault, FaultSpec, Framing};
 use crate::generate::{self, Directives};
 use crate::json::{self, api_error, canned_error};
 use crate::limits::{MAX_BATCH_REQUESTS, MAX_STOP_SEQUENCES};
@@ -618,7 +619,11 @@ async fn handle(
     };
     match method.as_str() {
         "generateContent" | "streamGenerateContent" => {
-            generate_content(&shared, &ctrl, model, &body, &spec, mode)
+            let call = CallKey {
+                path: &path,
+                scenario: header(SCENARIO_HEADER),
+            };
+            generate_content(&shared, &ctrl, model, &body, &spec, mode, &call)
         }
         "countTokens" => count_tokens(&body),
         "embedContent" => match parse_body::<EmbedContentRequest>(&body) {
@@ -825,6 +830,28 @@ fn embed(model: &ModelInfo, req: &EmbedContentRequest) -> Result<ContentEmbeddin
     Ok(embedding)
 }
 
+/// What identifies one call across its requests (retries, continuation hops, resumes), for the
+/// faults that count attempts.
+struct CallKey<'a> {
+    path: &'a str,
+    scenario: Option<String>,
+}
+
+impl CallKey<'_> {
+    /// The attempt number (from 1) of `what` for this call, the answer `seed` names.
+    fn count(&self, shared: &Shared, what: &str, seed: u64) -> u32 {
+        let text = match &self.scenario {
+            Some(s) => format!("{what}|scenario|{s}"),
+            None => format!("{what}|{}|{seed}", self.path),
+        };
+        let key = generate::fnv1a(text.as_bytes());
+        let mut map = shared.attempts.lock().unwrap_or_else(|e| e.into_inner());
+        let n = map.entry(key).or_insert(0);
+        *n = n.saturating_add(1);
+        *n
+    }
+}
+
 fn generate_content(
     shared: &Arc<Shared>,
     ctrl: &Arc<ConnCtrl>,
@@ -832,6 +859,7 @@ fn generate_content(
     body: &[u8],
     spec: &FaultSpec,
     mode: Mode,
+    call: &CallKey<'_>,
 ) -> Response<EmuBody> {
     let req: GenerateContentRequest = match parse_body(body) {
         Ok(r) => r,
@@ -892,6 +920,59 @@ fn generate_content(
     });
     let pace = shared.config.pace;
 
+    let cuts = Cuts {
+        hop_tokens: spec
+            .find(|f| match f {
+                Fault::HopTokens(n) => Some(*n),
+                _ => None,
+            })
+            .or(shared.config.hop_tokens),
+        checkpoint_every: spec
+            .find(|f| match f {
+                Fault::CheckpointEvery(n) => Some(*n),
+                _ => None,
+            })
+            .or(shared.config.checkpoint_every),
+    };
+    let from = match &req.continuation_token {
+        None => Position::START,
+        Some(token) => match continuation::position(plan.seed, token, plan.steps()) {
+            Some(position) => position,
+            None => {
+                return error_response(
+                    &bad_request(
+                        "* GenerateContentRequest.continuation_token: invalid continuation token\n"
+                            .into(),
+                    ),
+                    mode,
+                );
+            }
+        },
+    };
+    if req.continuation_token.is_some()
+        && let Some((status, times)) = spec.find(|f| match f {
+            Fault::ResumeError { status, times } => Some((*status, *times)),
+            _ => None,
+        })
+        && call.count(shared, "resume-error", plan.seed) <= times
+    {
+        return http_fault(status, None, mode, model.id());
+    }
+    if cuts.active() || from != Position::START {
+        return continued(
+            shared,
+            ctrl,
+            &plan,
+            spec,
+            mode,
+            pace,
+            call,
+            from,
+            cuts,
+            safety_after,
+        );
+    }
+
     if mode == Mode::Unary {
         let resp = plan.unary(safety_after.is_some());
         let mut body = json::to_pretty(&resp);
@@ -921,6 +1002,104 @@ fn generate_content(
     let events = plan.events(safety_after);
     let steps = event_steps(&events, spec, mode, pace);
     stream_response(shared, ctrl, steps, ByteFaults::of(spec), mode, pace, true)
+}
+
+/// A request of an answer cut into hops, with checkpoints, or resumed from a token.
+#[allow(clippy::too_many_arguments)]
+fn continued(
+    shared: &Arc<Shared>,
+    ctrl: &Arc<ConnCtrl>,
+    plan: &generate::Plan,
+    spec: &FaultSpec,
+    mode: Mode,
+    pace: Pace,
+    call: &CallKey<'_>,
+    from: Position,
+    cuts: Cuts,
+    safety_after: Option<usize>,
+) -> Response<EmuBody> {
+    let drop_at = spec.find(|f| match f {
+        Fault::Drop { at, hop, times } if *hop == from.hop => Some((*at, *times)),
+        _ => None,
+    });
+    let drop_now = drop_at.filter(|(_, times)| {
+        call.count(shared, &format!("drop@{}", from.hop), plan.seed) <= *times
+    });
+    let mut spec = spec.clone();
+    if mode == Mode::Unary {
+        let resp = plan.hop_unary(from, cuts);
+        let mut body = json::to_pretty(&resp);
+        body.push(b'\n');
+        let tokens = resp
+            .usage_metadata
+            .as_ref()
+            .and_then(|u| u.candidates_token_count)
+            .unwrap_or(0);
+        let steps = vec![
+            Step::Sleep(pace.first_chunk()),
+            Step::Sleep(pace.delay_for_tokens(tokens)),
+            Step::Write(Bytes::from(body), false),
+        ];
+        if drop_now.is_some() {
+            // A unary answer breaks before its body, wherever the drop was asked for.
+            spec = spec.with(Fault::CloseAfterBytes {
+                bytes: 0,
+                reset: false,
+            });
+        }
+        return stream_response(
+            shared,
+            ctrl,
+            steps,
+            ByteFaults::of(&spec),
+            mode,
+            pace,
+            false,
+        );
+    }
+    let events = plan.hop_events(from, cuts, safety_after);
+    if let Some((at, _)) = drop_now {
+        let checkpoints: Vec<usize> = events
+            .iter()
+            .enumerate()
+            .filter(|(_, e)| e.checkpoint)
+            .map(|(i, _)| i)
+            .collect();
+        // Every event that carries a token: the checkpoints, and a `CONTINUATION` end.
+        let mut tokens = checkpoints.clone();
+        if events.last().is_some_and(|e| {
+            e.response
+                .candidates
+                .iter()
+                .any(|c| c.continuation_token.is_some())
+        }) {
+            tokens.push(events.len() - 1);
+        }
+        let close_after = match at {
+            DropPoint::Prefill => Some(0),
+            DropPoint::BeforeCheckpoint => match checkpoints.first() {
+                Some(0) => Some(0),
+                _ => Some(1.min(events.len())),
+            },
+            DropPoint::AfterCheckpoint => checkpoints.first().map(|c| c + 1),
+            // One event after the first checkpoint, that event carrying no token itself.
+            DropPoint::BetweenCheckpoints => checkpoints
+                .first()
+                .map(|c| c + 2)
+                .filter(|after| *after <= events.len())
+                .filter(|after| tokens.get(1).is_none_or(|next| after <= next)),
+        };
+        if let Some(events) = close_after {
+            spec = spec.with(Fault::CloseAfterEvents {
+                events,
+                reset: false,
+            });
+        }
+    }
+    let events: Vec<(GenerateContentResponse, u32)> =
+        events.into_iter().map(|e| (e.response, e.tokens)).collect();
+    let steps = event_steps(&events, &spec, mode, pace);
+    stream_response(shared, ctrl, steps, ByteFaults::of(&spec), mode, pace, true)
 }
 
 fn separator(spec: &FaultSpec) -> &'static [u8] {

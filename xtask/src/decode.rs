@@ -9,10 +9,10 @@
 use std::fs::File;
 use std::io::{self, BufWriter, Read, Write};
 
-use gemini_proto::aggregate::Aggregator;
+use gemini_proto::aggregate::{Aggregator, Mark};
 use gemini_proto::chunk::ChunkDecoder;
 use gemini_proto::error::{classify_response, parse_error_body};
-use gemini_proto::types::GenerateContentResponse;
+use gemini_proto::types::{ContinuationToken, FinishReason, GenerateContentResponse};
 use gemini_proto::{Error, ErrorKind, StreamFormat};
 use http::{HeaderMap, StatusCode};
 use serde_json::{Value, json};
@@ -26,9 +26,14 @@ pub const HELP: &str = "usage: cargo xtask decode --framing sse|json-array [--sp
 Decodes FILE with gemini-proto and prints one compact JSON line per item:
 
   sse, json-array   a streamed body: {\"chunk\": …} per chunk as it is decoded, at most one
-                    {\"error\": …}, and last {\"aggregate\": …, \"complete\": true|false}. The file
-                    is read piece by piece (--split: N-byte pieces, or random sizes from SEED),
-                    so memory does not grow with the number of events.
+                    {\"error\": …}, and last {\"aggregate\": …, \"complete\": true|false,
+                    \"continuation\": …}. The file is read piece by piece (--split: N-byte pieces,
+                    or random sizes from SEED), so memory does not grow with the number of events.
+                    \"continuation\" is the token state of a long answer: the checkpoints seen,
+                    the latest token, and the state: \"finished\", \"continues\" (the request
+                    ended at the output cap: send it again with the token), \"resumable\" (the
+                    stream broke after a checkpoint; \"confirmed\" is the answer up to the token)
+                    or \"none\".
   response          a unary generateContent body: {\"response\": …}, the typed model written
                     back, or {\"error\": …} when it is not one.
   error             the body of a response with HTTP status N: {\"error\": {\"kind\": \"api\",
@@ -51,6 +56,11 @@ struct StreamDecode {
     decoder: ChunkDecoder,
     aggregator: Aggregator,
     complete: bool,
+    checkpoints: u64,
+    token: Option<ContinuationToken>,
+    finish: Option<FinishReason>,
+    /// The aggregate at the latest token.
+    mark: Mark,
 }
 
 impl StreamDecode {
@@ -59,6 +69,10 @@ impl StreamDecode {
             decoder: ChunkDecoder::new(format),
             aggregator: Aggregator::new(),
             complete: true,
+            checkpoints: 0,
+            token: None,
+            finish: None,
+            mark: Mark::default(),
         }
     }
 
@@ -80,11 +94,41 @@ impl StreamDecode {
         Ok((self.aggregator.into_response(), self.complete))
     }
 
+    /// The token state of a long answer, once the body ended.
+    fn continuation(&self) -> Value {
+        let token = self.token.as_ref().map(ContinuationToken::to_base64);
+        let state = match (&self.finish, &self.token) {
+            (Some(FinishReason::Continuation), Some(_)) => "continues",
+            (Some(_), _) => "finished",
+            (None, Some(_)) => "resumable",
+            (None, None) => "none",
+        };
+        let mut out = json!({ "checkpoints": self.checkpoints, "token": token, "state": state });
+        if state == "resumable" {
+            let mut confirmed = self.aggregator.clone();
+            confirmed.roll_back(&self.mark);
+            out["confirmed"] = json!(confirmed.response());
+        }
+        out
+    }
+
     fn drain(&mut self, sink: &mut impl FnMut(Item) -> io::Result<()>) -> io::Result<()> {
         while let Some(item) = self.decoder.next_chunk() {
             match item {
                 Ok(chunk) => {
                     self.aggregator.push(&chunk);
+                    if let Some(candidate) = chunk.candidates.first() {
+                        if candidate.finish_reason.is_some() {
+                            self.finish = candidate.finish_reason.clone();
+                        }
+                        if let Some(token) = &candidate.continuation_token {
+                            if candidate.finish_reason.is_none() {
+                                self.checkpoints += 1;
+                            }
+                            self.token = Some(token.clone());
+                            self.mark = self.aggregator.mark();
+                        }
+                    }
                     sink(Ok(chunk))?;
                 }
                 Err(err) => {
@@ -150,10 +194,17 @@ pub fn decode_stream(
         splitter.feed(&buf[..n], &mut |piece| stream.push(piece, &mut sink))?;
     }
     splitter.finish(&mut |piece| stream.push(piece, &mut sink))?;
-    let (aggregate, complete) = stream.finish(&mut sink)?;
+    stream.decoder.finish();
+    stream.drain(&mut sink)?;
+    let continuation = stream.continuation();
+    let complete = stream.complete;
     write_line(
         out,
-        &json!({ "aggregate": aggregate, "complete": complete }),
+        &json!({
+            "aggregate": stream.aggregator.response(),
+            "complete": complete,
+            "continuation": continuation,
+        }),
     )?;
     Ok(complete)
 }
@@ -296,4 +347,54 @@ pub fn run(args: &[String]) -> Result<bool, String> {
         .and_then(|()| out.flush())
         .map_err(|err| format!("writing the output: {err}"))?;
     Ok(true)
+}
+
+#[cfg(test)]
+mod continuation_tests {
+    use super::*;
+
+    fn event(text: &str, extra: &str) -> String {
+        format!(
+            "data: {{\"candidates\": [{{\"content\": {{\"parts\": [{{\"text\": \"{text}\"}}]}}{extra}}}]}}\r\n\r\n"
+        )
+    }
+
+    fn last_line(body: &str) -> Value {
+        let mut out = Vec::new();
+        decode_stream(body.as_bytes(), StreamFormat::Sse, &Split::Whole, &mut out).unwrap();
+        let text = String::from_utf8(out).unwrap();
+        serde_json::from_str(text.lines().last().unwrap()).unwrap()
+    }
+
+    #[test]
+    fn reports_the_token_state_of_a_long_answer() {
+        let checkpoint = ",\"continuationToken\": \"AAE=\"";
+        // Ended at the output cap: send the request again with the token.
+        let capped = format!(
+            "{}{}",
+            event("one ", checkpoint),
+            event("two", ",\"finishReason\": \"CONTINUATION\",\"continuationToken\": \"AAI=\"")
+        );
+        let line = last_line(&capped);
+        assert_eq!(line["continuation"]["state"], "continues");
+        assert_eq!(line["continuation"]["token"], "AAI=");
+        assert_eq!(line["continuation"]["checkpoints"], 1);
+        // Broken after a checkpoint: resumable, and what is confirmed ends at the token.
+        let broken = format!("{}{}", event("kept ", checkpoint), event("lost", ""));
+        let line = last_line(&broken);
+        assert_eq!(line["complete"], false);
+        assert_eq!(line["continuation"]["state"], "resumable");
+        assert_eq!(
+            line["continuation"]["confirmed"]["candidates"][0]["content"]["parts"][0]["text"],
+            "kept "
+        );
+        assert_eq!(
+            line["aggregate"]["candidates"][0]["content"]["parts"][0]["text"],
+            "kept lost"
+        );
+        // An ordinary answer.
+        let line = last_line(&event("done", ",\"finishReason\": \"STOP\""));
+        assert_eq!(line["continuation"]["state"], "finished");
+        assert_eq!(line["continuation"]["token"], Value::Null);
+    }
 }

@@ -622,6 +622,9 @@ pub(crate) fn plan(
             }
         }
     }
+    // An empty member says nothing: `"generationConfig": {}` (which the Python SDK adds when it
+    // continues an answer) is the same request as none.
+    drop_empty(&mut canonical);
     let mut seed_bytes = model.id().as_bytes().to_vec();
     seed_bytes.extend(to_compact(&canonical));
     let seed = fnv1a(&seed_bytes);
@@ -860,6 +863,25 @@ pub(crate) fn plan(
         candidates,
         ..plan_base
     })
+}
+
+/// Removes `null`, `{}` and `[]` members, recursively (depth-bounded by the JSON parser).
+fn drop_empty(value: &mut Value) {
+    match value {
+        Value::Object(map) => {
+            for member in map.values_mut() {
+                drop_empty(member);
+            }
+            map.retain(|_, member| match member {
+                Value::Null => false,
+                Value::Object(m) => !m.is_empty(),
+                Value::Array(a) => !a.is_empty(),
+                _ => true,
+            });
+        }
+        Value::Array(items) => items.iter_mut().for_each(drop_empty),
+        _ => {}
+    }
 }
 
 /// What the user's last turn asks for, to decide whether a declared function provides it (AUTO

@@ -32,8 +32,10 @@ async fn run() -> Result<(), Failure> {
     // every 120 tokens, checkpoints every 3 events; the first request drops between two
     // checkpoints, the third right after one.
     let model = match emulator {
-        Some(_) => "gemini-2.5-flash@tokens=600;hop-tokens=120;checkpoint-every=3;\
-                    drop=between-checkpoints;drop=after-checkpoint@3",
+        Some(_) => {
+            "gemini-2.5-flash@tokens=600;hop-tokens=120;checkpoint-every=3;\
+                    drop=between-checkpoints;drop=after-checkpoint@3"
+        }
         None => "gemini-2.5-flash",
     };
 
@@ -54,7 +56,11 @@ async fn run() -> Result<(), Failure> {
             }
             StreamEvent::Discarded(discarded) => {
                 // A terminal cannot erase; mark it instead, as a UI would erase it.
-                write!(out, "⟨{} characters taken back⟩", discarded.text.chars().count())?;
+                write!(
+                    out,
+                    "⟨{} characters taken back⟩",
+                    discarded.text.chars().count()
+                )?;
                 shown -= discarded.text.len();
                 taken_back.push(discarded);
             }

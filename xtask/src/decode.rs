@@ -373,7 +373,10 @@ mod continuation_tests {
         let capped = format!(
             "{}{}",
             event("one ", checkpoint),
-            event("two", ",\"finishReason\": \"CONTINUATION\",\"continuationToken\": \"AAI=\"")
+            event(
+                "two",
+                ",\"finishReason\": \"CONTINUATION\",\"continuationToken\": \"AAI=\""
+            )
         );
         let line = last_line(&capped);
         assert_eq!(line["continuation"]["state"], "continues");

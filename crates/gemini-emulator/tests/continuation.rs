@@ -11,7 +11,8 @@ const STREAM: &str = "/v1beta/models/gemini-2.5-flash:streamGenerateContent?alt=
 const UNARY: &str = "/v1beta/models/gemini-2.5-flash:generateContent";
 
 fn body(token: Option<&str>) -> String {
-    let mut body = json!({"contents": [{"role": "user", "parts": [{"text": "A long story, please."}]}]});
+    let mut body =
+        json!({"contents": [{"role": "user", "parts": [{"text": "A long story, please."}]}]});
     if let Some(token) = token {
         body["continuationToken"] = token.into();
     }
@@ -67,9 +68,14 @@ async fn a_capped_answer_continues_exactly_where_it_stopped() {
         // event may cross it: a request always makes progress).
         let usage = &hop.last().unwrap()["usageMetadata"];
         let answer = usage["candidatesTokenCount"].as_u64().unwrap();
-        let first = hop[0]["usageMetadata"]["candidatesTokenCount"].as_u64().unwrap();
+        let first = hop[0]["usageMetadata"]["candidatesTokenCount"]
+            .as_u64()
+            .unwrap();
         assert!(answer - first <= 50, "{usage}");
-        assert_eq!(usage["promptTokenCount"], whole[0]["usageMetadata"]["promptTokenCount"]);
+        assert_eq!(
+            usage["promptTokenCount"],
+            whole[0]["usageMetadata"]["promptTokenCount"]
+        );
     }
     // The same with the cap from the start-up configuration.
     let capped = Emulator::start(EmulatorConfig::default().hop_tokens(Some(50)))
@@ -97,14 +103,14 @@ async fn checkpoints_resume_a_request_where_they_stand() {
         })
         .collect();
     assert!(checkpoints.len() >= 2);
-    assert!(checkpoints.iter().all(|(i, _)| i % 2 == 1), "every second event");
+    assert!(
+        checkpoints.iter().all(|(i, _)| i % 2 == 1),
+        "every second event"
+    );
     // Resuming from a checkpoint gives exactly the rest of the answer.
     let (at, token) = checkpoints[1];
     let rest = events(&post_fault(emulator.addr(), STREAM, fault, &body(Some(token))).await);
-    assert_eq!(
-        format!("{}{}", text(&all[..=at]), text(&rest)),
-        text(&all)
-    );
+    assert_eq!(format!("{}{}", text(&all[..=at]), text(&rest)), text(&all));
 }
 
 #[tokio::test]
@@ -159,7 +165,12 @@ async fn a_token_the_emulator_did_not_make_is_refused() {
     assert_eq!(resp.status, 400);
     // The URL-safe alphabet (what the Python SDK sends) is fine.
     let url_safe = token.replace('+', "-").replace('/', "_");
-    assert_eq!(post(emulator.addr(), STREAM, &body(Some(&url_safe))).await.status, 200);
+    assert_eq!(
+        post(emulator.addr(), STREAM, &body(Some(&url_safe)))
+            .await
+            .status,
+        200
+    );
 }
 
 #[tokio::test]
@@ -180,7 +191,11 @@ async fn drops_hit_the_hop_and_attempts_they_name() {
         let evs = resp.sse_events();
         if attempt <= 2 {
             assert!(!resp.complete, "attempt {attempt}");
-            assert_eq!(evs.len(), 2, "attempt {attempt}: two events, the second a checkpoint");
+            assert_eq!(
+                evs.len(),
+                2,
+                "attempt {attempt}: two events, the second a checkpoint"
+            );
             let last: Value = serde_json::from_str(evs.last().unwrap()).unwrap();
             assert!(last["candidates"][0]["continuationToken"].is_string());
         } else {
@@ -194,8 +209,18 @@ async fn drops_hit_the_hop_and_attempts_they_name() {
         .as_str()
         .unwrap()
         .to_owned();
-    assert_eq!(post_fault(emulator.addr(), STREAM, fault, &body(Some(&token))).await.status, 503);
-    assert_eq!(post_fault(emulator.addr(), STREAM, fault, &body(Some(&token))).await.status, 200);
+    assert_eq!(
+        post_fault(emulator.addr(), STREAM, fault, &body(Some(&token)))
+            .await
+            .status,
+        503
+    );
+    assert_eq!(
+        post_fault(emulator.addr(), STREAM, fault, &body(Some(&token)))
+            .await
+            .status,
+        200
+    );
 }
 
 #[test]
@@ -211,7 +236,12 @@ fn the_flags_set_the_cap_and_the_checkpoints() {
         .output()
         .unwrap();
     let help = String::from_utf8_lossy(&out.stdout);
-    for flag in ["--hop-tokens N", "--checkpoint-every N", "drop=WHERE", "resume-error="] {
+    for flag in [
+        "--hop-tokens N",
+        "--checkpoint-every N",
+        "drop=WHERE",
+        "resume-error=",
+    ] {
         assert!(help.contains(flag), "{flag} missing from --help");
     }
 }

@@ -38,7 +38,13 @@ fn sdk_python() -> Result<PathBuf, String> {
         return Err("python3 -m venv failed".into());
     }
     let installed = Command::new(&python)
-        .args(["-m", "pip", "install", "--quiet", "--disable-pip-version-check"])
+        .args([
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--disable-pip-version-check",
+        ])
         .arg("google-genai>=3,<4")
         .output()
         .map_err(|e| format!("pip cannot run: {e}"))?;
@@ -126,13 +132,24 @@ fn the_python_sdk_follows_continuation_tokens_to_the_uncapped_answer() {
     );
     assert_eq!(result["unary"].as_str().unwrap(), whole);
     assert_eq!(result["stream"].as_str().unwrap(), whole);
-    assert!(result["unary_finish"].as_str().unwrap().ends_with("STOP"), "{result}");
+    assert!(
+        result["unary_finish"].as_str().unwrap().ends_with("STOP"),
+        "{result}"
+    );
     // Both calls took several requests, each after the first with a token.
     let requests = capped.requests();
     let with_token = requests
         .iter()
-        .filter(|r| r.json.as_ref().is_some_and(|j| j["continuationToken"].is_string()))
+        .filter(|r| {
+            r.json
+                .as_ref()
+                .is_some_and(|j| j["continuationToken"].is_string())
+        })
         .count();
     assert!(requests.len() >= 6, "{} requests", requests.len());
-    assert_eq!(with_token, requests.len() - 2, "all but the two first requests");
+    assert_eq!(
+        with_token,
+        requests.len() - 2,
+        "all but the two first requests"
+    );
 }

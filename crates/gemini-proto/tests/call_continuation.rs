@@ -558,3 +558,64 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn an_error_event_after_a_checkpoint_resumes_too() {
+    // The server reports an error inside the stream after a checkpoint: a broken stream.
+    let server = Server::new(6, 100, 2);
+    let events = server.events(0);
+    let mut broken: Vec<Vec<u8>> = events[..3].iter().map(|e| e.clone().into_bytes()).collect();
+    broken.push(
+        b"data: {\"error\": {\"code\": 500, \"message\": \"internal\", \"status\": \"INTERNAL\"}}\r\n\r\n"
+            .to_vec(),
+    );
+    let mut call = new_call(None, false);
+    let now = origin();
+    let mut screen = String::new();
+    let mut sent = 0;
+    loop {
+        match call.poll(now) {
+            Action::Send(request) => {
+                sent += 1;
+                call.handle_response(StatusCode::OK, &HeaderMap::new());
+                let frames = if sent == 1 {
+                    broken.clone()
+                } else {
+                    server
+                        .events(server.start(request.body()))
+                        .into_iter()
+                        .map(String::into_bytes)
+                        .collect()
+                };
+                for frame in frames {
+                    call.handle_frame(&frame);
+                }
+                call.handle_end();
+            }
+            Action::Item(chunk) => screen.push_str(&chunk.text().unwrap_or_default()),
+            Action::Rollback(d) => screen.truncate(screen.len() - d.text.len()),
+            Action::Done => break,
+            other => panic!("{other:?}"),
+        }
+    }
+    assert_eq!(screen, server.full_text());
+    assert_eq!(call.reconnects(), 1);
+}
+
+#[test]
+fn a_blocked_prompt_is_not_continued() {
+    let mut call = new_call(None, false);
+    let now = origin();
+    let Action::Send(_) = call.poll(now) else {
+        panic!()
+    };
+    call.handle_response(StatusCode::OK, &HeaderMap::new());
+    call.handle_frame(b"data: {\"promptFeedback\": {\"blockReason\": \"SAFETY\"}, \"candidates\": [{\"finishReason\": \"CONTINUATION\", \"continuationToken\": \"AAE=\"}]}\r\n\r\n");
+    call.handle_end();
+    let Action::Item(chunk) = call.poll(now) else {
+        panic!()
+    };
+    assert!(chunk.block_reason().is_some());
+    assert!(matches!(call.poll(now), Action::Done));
+    assert_eq!(call.hops(), 1);
+}

@@ -39,6 +39,28 @@
 //!   1 s, the server's `RetryInfo` or `Retry-After` honoured) only while nothing reached you —
 //!   including a stream whose first event is an error.
 //!
+//! # Long answers
+//!
+//! Gemini caps the output of one request and continues a long answer over several: a candidate
+//! ends with finish reason `CONTINUATION` and a continuation token, and the same request sent again
+//! with the token goes on. Streams also carry checkpoints (a token without a finish reason). The
+//! client follows this by itself (turn it off with `automatic_continuation(false)`):
+//!
+//! * you see one answer: the intermediate `CONTINUATION` and the tokens stay hidden, the usage is
+//!   summed over the requests (each chunk carries the whole call's usage so far);
+//! * a stream that breaks after the server accepted it (a reset, an idle timeout, an end without
+//!   a finish reason) reconnects from its latest checkpoint. What arrived after that checkpoint
+//!   is generated again by the service, so it is taken back — the snapshot and a chat's history
+//!   roll back, and [`ResponseStream::next_event`] tells you at that moment
+//!   ([`StreamEvent::Discarded`]: the text and parts to erase). Nothing is ever shown twice to a
+//!   reader that honours it; `confirmed_only(true)` holds chunks back until they are confirmed,
+//!   for readers that cannot erase;
+//! * after three reconnects in a row without a new checkpoint, or with no checkpoint to start
+//!   from, the call gives up: the error holds the answer up to the latest token
+//!   ([`Error::partial_response`]) and the token ([`Error::continuation_token`]); send the same
+//!   request with `.continuation_token(token)` to finish it by hand;
+//! * `deadline(d)` bounds the whole call, every request and reconnect included.
+//!
 //! # Runtimes and features
 //!
 //! | feature | what it gives |

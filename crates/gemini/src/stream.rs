@@ -42,8 +42,7 @@ pub enum StreamEvent {
 /// * [`abort_handle`](Self::abort_handle) lets another task stop it; dropping the stream closes
 ///   its connection at once.
 /// * A long answer is followed over several requests, and a stream that breaks after the server
-///   accepted it resumes from its latest checkpoint (see the crate documentation's
-///   *Long answers*). Output that arrived after that checkpoint is generated again, so it is taken
+///   accepted it resumes from its latest checkpoint (see [the crate documentation](crate#long-answers)). Output that arrived after that checkpoint is generated again, so it is taken
 ///   back: [`next_event`](Self::next_event) says so the moment it happens
 ///   ([`StreamEvent::Discarded`]); [`next`](Self::next) leaves it to
 ///   [`take_discarded`](Self::take_discarded). The builder's `confirmed_only(true)` holds chunks

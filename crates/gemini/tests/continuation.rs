@@ -231,23 +231,24 @@ fn confirmed_only_never_takes_anything_back() {
     });
 }
 
+/// The second request breaks after its first event, before any new checkpoint, five times:
+/// after three reconnects without progress the call gives up.
+const GIVES_UP: &str = ";drop=before-checkpoint@2x5";
+
 #[test]
 fn giving_up_returns_the_token_and_resuming_by_hand_completes_the_answer() {
-    let emulator = emulator();
-    let client = client(&emulator);
-    let whole = uncapped(&emulator);
-    let runtime = tokio::runtime::Runtime::new().unwrap();
-    runtime.block_on(async {
-        // The second request breaks after its first event, before any new checkpoint, five
-        // times: after three reconnects without progress the call gives up.
-        let model = format!("{LONG};drop=before-checkpoint@2x5");
+    on_every_runtime(|runtime| async move {
+        let emulator = emulator();
+        let client = client(&emulator);
+        let whole = uncapped(&emulator);
+        let model = format!("{LONG}{GIVES_UP}");
         let screen = watch(&client, &model).await;
         let error = screen.error.expect("gave up");
-        assert_eq!(error.kind(), ErrorKind::Connection);
+        assert_eq!(error.kind(), ErrorKind::Connection, "{runtime}");
         assert_eq!(
             error.reconnects(),
             3,
-            "three reconnects, then the fourth failure gives up"
+            "{runtime}: three reconnects, then the fourth failure gives up"
         );
         let token = error.continuation_token().expect("a token").clone();
         let line = error.to_string();
@@ -255,7 +256,7 @@ fn giving_up_returns_the_token_and_resuming_by_hand_completes_the_answer() {
         assert!(line.contains("resumable"), "{line}");
         // The partial answer ends exactly at the token: resuming from it by hand completes it.
         let partial = error.partial_response().unwrap().text().unwrap();
-        assert!(whole.starts_with(&partial));
+        assert!(whole.starts_with(&partial), "{runtime}");
         let rest = client
             .models()
             .generate_content_stream(&model, PROMPT)
@@ -265,7 +266,11 @@ fn giving_up_returns_the_token_and_resuming_by_hand_completes_the_answer() {
             .final_response()
             .await
             .unwrap();
-        assert_eq!(format!("{partial}{}", rest.text().unwrap()), whole);
+        assert_eq!(
+            format!("{partial}{}", rest.text().unwrap()),
+            whole,
+            "{runtime}"
+        );
 
         // A token the service did not make is refused with its 400.
         let mut bytes = token.as_bytes().to_vec();
@@ -282,6 +287,32 @@ fn giving_up_returns_the_token_and_resuming_by_hand_completes_the_answer() {
             "{refused}"
         );
     });
+}
+
+#[test]
+fn giving_up_and_resuming_blocking() {
+    let emulator = emulator();
+    let client = common::blocking_client(&emulator);
+    let whole = uncapped(&emulator);
+    let model = format!("{LONG}{GIVES_UP}");
+    let error = client
+        .models()
+        .generate_content_stream(&model, PROMPT)
+        .send()
+        .unwrap()
+        .final_response()
+        .unwrap_err();
+    let token = error.continuation_token().expect("a token").clone();
+    let partial = error.partial_response().unwrap().text().unwrap();
+    let rest = client
+        .models()
+        .generate_content_stream(&model, PROMPT)
+        .continuation_token(token)
+        .send()
+        .unwrap()
+        .final_response()
+        .unwrap();
+    assert_eq!(format!("{partial}{}", rest.text().unwrap()), whole);
 }
 
 #[test]

@@ -50,8 +50,11 @@ struct Hop {
     blocked: bool,
     /// A new checkpoint arrived in this hop: progress.
     progressed: bool,
-    /// The hop's latest usage (a running total of this request).
+    /// The hop's latest usage (a running total of this request), kept apart only in a continued
+    /// answer; a first request's is the aggregate's, or its held chunks'.
     usage: Option<UsageMetadata>,
+    /// Its usage was added to the call's.
+    counted: bool,
 }
 
 /// Where the answer stands with respect to continuation: the latest confirmed point, and what
@@ -62,8 +65,13 @@ struct Progress {
     checkpoint: Option<ContinuationToken>,
     /// The aggregate at that point.
     mark: Mark,
-    /// What the caller was handed after that point (to roll back if the stream breaks).
+    /// What the caller was handed after that point (to roll back if the stream breaks): chunks
+    /// and parts counted; the text is read off the aggregate when it is taken back.
     unconfirmed: Discarded,
+    /// The length of the answer's text at that point.
+    confirmed_text: usize,
+    /// The length of the answer's text handed out so far.
+    text_len: usize,
     /// Chunks held back until they are confirmed (`confirmed_only`).
     held: Vec<GenerateContentResponse>,
     /// Usage of the hops before the current one, summed.
@@ -352,11 +360,13 @@ impl GenerateCall {
         if chunk.block_reason().is_some() {
             self.hop.blocked = true;
         }
-        if let Some(usage) = &chunk.usage_metadata {
-            self.hop.usage = Some(usage.clone());
-            if let Some(before) = &self.progress.usage_before {
-                chunk.usage_metadata = Some(before.plus(usage));
-            }
+        if let Some(usage) = &mut chunk.usage_metadata
+            && let Some(before) = &self.progress.usage_before
+        {
+            // Only a continued answer keeps each request's own usage apart; a one-request
+            // answer's is the aggregate's.
+            let total = before.plus(usage);
+            self.hop.usage = Some(std::mem::replace(usage, total));
         }
         let mut checkpoint = None;
         if let Some(candidate) = chunk.candidates.first_mut() {
@@ -379,7 +389,7 @@ impl GenerateCall {
             }
             self.progress.checkpoint = Some(token);
             self.show(chunk, now);
-            self.confirm(now);
+            self.confirm(now, true);
             return;
         }
         let terminal = self
@@ -391,7 +401,7 @@ impl GenerateCall {
         if terminal || self.hop.blocked {
             // A finished answer has nothing left to take back, and nothing to resume: a failure
             // after this is final (resuming from an earlier token would repeat the end).
-            self.confirm(now);
+            self.confirm(now, false);
             self.progress.checkpoint = None;
         }
     }
@@ -410,15 +420,17 @@ impl GenerateCall {
         self.deliver(chunk, now);
     }
 
-    /// Everything so far is confirmed: release what was held, and remember this point.
-    fn confirm(&mut self, now: Instant) {
+    /// Everything so far is confirmed: release what was held, and (at a checkpoint, which a
+    /// broken stream may resume from) remember this point.
+    fn confirm(&mut self, now: Instant, checkpoint: bool) {
         for chunk in std::mem::take(&mut self.progress.held) {
             self.deliver(chunk, now);
         }
-        if self.mode != Mode::Unary {
+        if checkpoint && self.mode != Mode::Unary {
             self.progress.mark = self.aggregator.mark();
         }
         self.progress.unconfirmed = Discarded::default();
+        self.progress.confirmed_text = self.progress.text_len;
     }
 
     /// Hands a chunk to the caller (through the output queue) and folds it in.
@@ -427,7 +439,8 @@ impl GenerateCall {
             self.first_chunk_after = self.started.map(|t| now.saturating_duration_since(t));
         }
         self.delivered += 1;
-        self.progress.unconfirmed.add(&chunk);
+        self.progress.unconfirmed.count(&chunk);
+        self.progress.text_len += text_len(&chunk);
         self.aggregator.push(&chunk);
         self.out.push_back(Out::Item(chunk));
     }
@@ -444,7 +457,7 @@ impl GenerateCall {
             return;
         }
         // The answer is complete (or continuation is the caller's to do).
-        self.confirm(now);
+        self.confirm(now, false);
         self.state = State::Finished;
         if self.mode == Mode::Unary {
             let answer = self.aggregator.response().clone();
@@ -478,7 +491,22 @@ impl GenerateCall {
     /// Adds the usage of the request that just ended to the call's: every request whose stream
     /// began counts, as the service counts it.
     fn count_hop_usage(&mut self) {
-        if let Some(usage) = self.hop.usage.take() {
+        if std::mem::replace(&mut self.hop.counted, true) {
+            return;
+        }
+        let usage = self.hop.usage.take().or_else(|| {
+            // A first request's latest usage is in the last chunk held back, or the aggregate's.
+            if self.progress.usage_before.is_some() {
+                return None;
+            }
+            self.progress
+                .held
+                .iter()
+                .rev()
+                .find_map(|chunk| chunk.usage_metadata.clone())
+                .or_else(|| self.aggregator.response().usage_metadata.clone())
+        });
+        if let Some(usage) = usage {
             self.progress.usage_before = Some(match &self.progress.usage_before {
                 Some(before) => before.plus(&usage),
                 None => usage,
@@ -505,6 +533,8 @@ impl GenerateCall {
                 return Some(self.fail(error));
             }
             let wait = self.progress.reconnects_without_progress;
+            // The request's usage counts as it was when it broke, before anything is taken back.
+            self.count_hop_usage();
             self.roll_back();
             self.next_hop(true);
             if wait == 0 {
@@ -521,8 +551,8 @@ impl GenerateCall {
         match self.requests.retry_delay(&outcome, now, !recoverable) {
             Some(delay) => {
                 // What was held back was never shown; the next attempt sends it again.
-                self.progress.held.clear();
                 self.count_hop_usage();
+                self.progress.held.clear();
                 self.hop = Hop::default();
                 self.state = State::Ready;
                 Some(Action::Wait(delay))
@@ -534,8 +564,16 @@ impl GenerateCall {
     /// Takes back what arrived after the latest checkpoint.
     fn roll_back(&mut self) {
         self.progress.held.clear();
-        let discarded = std::mem::take(&mut self.progress.unconfirmed);
+        let mut discarded = std::mem::take(&mut self.progress.unconfirmed);
         if discarded.chunks > 0 {
+            // The aggregate's text is the chunks' texts joined: what followed the checkpoint
+            // is its tail.
+            let text = self.aggregator.response().text().unwrap_or_default();
+            discarded.text = text
+                .get(self.progress.confirmed_text..)
+                .unwrap_or_default()
+                .to_owned();
+            self.progress.text_len = self.progress.confirmed_text;
             self.aggregator.roll_back(&self.progress.mark);
             self.out.push_back(Out::Rollback(discarded));
         }
@@ -660,6 +698,17 @@ impl GenerateCall {
             State::Finished => Some(Action::Done),
         }
     }
+}
+
+/// The length of what a chunk's `text()` would be, without building it.
+fn text_len(chunk: &GenerateContentResponse) -> usize {
+    chunk
+        .parts()
+        .iter()
+        .filter(|part| !part.is_thought())
+        .filter_map(|part| part.as_text())
+        .map(str::len)
+        .sum()
 }
 
 fn build(

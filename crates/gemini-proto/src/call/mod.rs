@@ -158,12 +158,10 @@ impl Discarded {
         self.chunks == 0
     }
 
-    pub(crate) fn add(&mut self, chunk: &crate::types::GenerateContentResponse) {
+    /// Counts a chunk (its text is read later, from the aggregate, if it is ever taken back).
+    pub(crate) fn count(&mut self, chunk: &crate::types::GenerateContentResponse) {
         self.chunks += 1;
         self.parts += chunk.parts().len();
-        if let Some(text) = chunk.text() {
-            self.text.push_str(&text);
-        }
     }
 }
 

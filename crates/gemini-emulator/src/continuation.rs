@@ -11,10 +11,12 @@
 
 use bytes::Bytes;
 use gemini_proto::types::{
-    Candidate, Content, ContinuationToken, FinishReason, GenerateContentResponse, Part,
+    Candidate, Content, ContinuationToken, FinishReason, GenerateContentResponse,
 };
 
-use crate::generate::{Item, Plan, candidate, count_text_tokens, fnv1a, safety_candidate};
+use crate::generate::{
+    Item, Plan, candidate, count_text_tokens, fnv1a, merged_parts, safety_candidate,
+};
 
 /// The first bytes of every token.
 const MAGIC: &[u8; 4] = b"GEMU";
@@ -239,30 +241,7 @@ impl Plan {
                 .items
                 .get(from.step..end.min(c.items.len()))
                 .unwrap_or(&[]);
-            let mut parts: Vec<Part> = Vec::new();
-            let mut thought_text = String::new();
-            let mut text = String::new();
-            let mut closing = None;
-            for item in items {
-                answer += item.answer_tokens();
-                match item {
-                    Item::Thought(t) => {
-                        thoughts += count_text_tokens(t);
-                        thought_text.push_str(t);
-                    }
-                    Item::Text(t) => text.push_str(t),
-                    Item::Call(..) => parts.push(item.part()),
-                    Item::Closing(sig) => closing = Some(sig.clone()),
-                }
-            }
-            if !text.is_empty() || parts.is_empty() {
-                let mut part = Part::text(text);
-                part.thought_signature = closing;
-                parts.push(part);
-            }
-            if !thought_text.is_empty() {
-                parts.insert(0, Part::text(thought_text).with_thought(true));
-            }
+            let parts = merged_parts(items, &mut answer, &mut thoughts);
             let finished = end >= c.items.len();
             let mut cand = candidate(
                 Some(Content::model(parts)),

@@ -1206,30 +1206,7 @@ impl Plan {
                 cands.push(safety_candidate(index));
                 continue;
             }
-            let mut parts: Vec<Part> = Vec::new();
-            let mut thought_text = String::new();
-            let mut text = String::new();
-            let mut closing = None;
-            for item in &c.items {
-                answer += item.answer_tokens();
-                match item {
-                    Item::Thought(t) => {
-                        thoughts += count_text_tokens(t);
-                        thought_text.push_str(t);
-                    }
-                    Item::Text(t) => text.push_str(t),
-                    Item::Call(..) => parts.push(item.part()),
-                    Item::Closing(sig) => closing = Some(sig.clone()),
-                }
-            }
-            if !text.is_empty() || parts.is_empty() {
-                let mut part = Part::text(text);
-                part.thought_signature = closing;
-                parts.push(part);
-            }
-            if !thought_text.is_empty() {
-                parts.insert(0, Part::text(thought_text).with_thought(true));
-            }
+            let parts = merged_parts(&c.items, &mut answer, &mut thoughts);
             cands.push(candidate(
                 Some(Content::model(parts)),
                 Some(c.finish_reason.clone()),
@@ -1239,6 +1216,37 @@ impl Plan {
         }
         self.response(cands, self.usage(answer, thoughts))
     }
+}
+
+/// `items` merged into whole parts, as a unary answer carries them: the thoughts in one thought
+/// part first, the text in one part (carrying the closing signature), function calls as they
+/// are; the tokens they cost are added to `answer` and `thoughts`.
+pub(crate) fn merged_parts(items: &[Item], answer: &mut u32, thoughts: &mut u32) -> Vec<Part> {
+    let mut parts: Vec<Part> = Vec::new();
+    let mut thought_text = String::new();
+    let mut text = String::new();
+    let mut closing = None;
+    for item in items {
+        *answer += item.answer_tokens();
+        match item {
+            Item::Thought(t) => {
+                *thoughts += count_text_tokens(t);
+                thought_text.push_str(t);
+            }
+            Item::Text(t) => text.push_str(t),
+            Item::Call(..) => parts.push(item.part()),
+            Item::Closing(sig) => closing = Some(sig.clone()),
+        }
+    }
+    if !text.is_empty() || parts.is_empty() {
+        let mut part = Part::text(text);
+        part.thought_signature = closing;
+        parts.push(part);
+    }
+    if !thought_text.is_empty() {
+        parts.insert(0, Part::text(thought_text).with_thought(true));
+    }
+    parts
 }
 
 /// A deterministic unit-length embedding of `text`.

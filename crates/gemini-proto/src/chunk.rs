@@ -79,7 +79,7 @@ enum Framing {
 /// A byte-order mark at the very start of the body is not part of the first line (the SSE decoder
 /// strips it too), so an error object right after it is still found.
 #[derive(Debug)]
-struct RawJsonSniffer {
+pub(crate) struct RawJsonSniffer {
     at_line_start: bool,
     /// How many leading bytes of the body matched the BOM; the check is over once this is 3 or the
     /// body went another way.
@@ -90,7 +90,7 @@ struct RawJsonSniffer {
 }
 
 impl RawJsonSniffer {
-    fn new() -> Self {
+    pub(crate) fn new() -> Self {
         Self {
             at_line_start: true,
             bom: 0,
@@ -101,7 +101,7 @@ impl RawJsonSniffer {
 
     /// How many leading bytes of `input` belong to the SSE framing; the rest, if any, starts a JSON
     /// value (see [`capture`](Self::capture)).
-    fn sse_prefix(&mut self, input: &[u8], max_size: usize) -> usize {
+    pub(crate) fn sse_prefix(&mut self, input: &[u8], max_size: usize) -> usize {
         if self.capture.is_some() {
             return 0;
         }
@@ -145,7 +145,7 @@ impl RawJsonSniffer {
     }
 
     /// Feeds bytes of a JSON value found outside the framing; returns the value once complete.
-    fn capture(&mut self, input: &[u8]) -> Option<Result<(u64, Vec<u8>), Error>> {
+    pub(crate) fn capture(&mut self, input: &[u8]) -> Option<Result<(u64, Vec<u8>), Error>> {
         let (start, decoder) = self.capture.as_mut()?;
         let start = *start;
         let pushed = decoder.push(input);
@@ -159,12 +159,12 @@ impl RawJsonSniffer {
     }
 
     /// True when a JSON value outside the framing has started.
-    fn capturing(&self) -> bool {
+    pub(crate) fn capturing(&self) -> bool {
         self.capture.is_some()
     }
 
     /// The body ended; a capture in progress means the injected JSON was cut off.
-    fn finish(&mut self) -> Option<Error> {
+    pub(crate) fn finish(&mut self) -> Option<Error> {
         let (start, decoder) = self.capture.as_mut()?;
         let start = *start;
         let partial = decoder.partial_element().to_vec();
@@ -424,7 +424,7 @@ impl ChunkDecoder {
 }
 
 /// A JSON value found outside the SSE framing.
-fn injected_error(json: &[u8], offset: u64, index: u64) -> Error {
+pub(crate) fn injected_error(json: &[u8], offset: u64, index: u64) -> Error {
     match ApiError::from_slice(json) {
         Some(api) => Error::api(api)
             .with_event_index(index)

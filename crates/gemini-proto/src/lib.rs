@@ -38,6 +38,7 @@ pub mod call;
 pub mod chat;
 pub mod chunk;
 mod encoding;
+pub mod interactions;
 pub mod json_array;
 pub mod sse;
 

@@ -73,11 +73,15 @@
 //! * [`Exchange`]: any other request whose answer is one JSON document (`countTokens`,
 //!   `embedContent`, `models.get`, a page of `models.list`), with the same retries.
 //! * [`ModelPages`]: the pages of `models.list`, one [`Exchange`] each.
+//! * [`InteractionStreamCall`] and [`InteractionCall`]: the Interactions API, streamed (created,
+//!   or read back from an event id) and unary, with resumption of dropped streams and
+//!   continuation.
 
 mod attempts;
 mod body;
 mod exchange;
 mod generate;
+mod interaction;
 mod pages;
 
 use std::time::{Duration, Instant};
@@ -89,6 +93,7 @@ use crate::error::Error;
 
 pub use exchange::{DEFAULT_MAX_ANSWER, Exchange};
 pub use generate::{GenerateCall, MAX_RECONNECTS_WITHOUT_PROGRESS};
+pub use interaction::{InteractionCall, InteractionStreamCall};
 pub use pages::ModelPages;
 
 /// The most bytes of an error response body a call reads: 1 MiB. Google's error bodies are a few

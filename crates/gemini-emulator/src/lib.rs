@@ -58,6 +58,7 @@
 mod catalogue;
 mod fault;
 mod generate;
+mod interactions;
 mod json;
 pub mod limits;
 mod replay;

@@ -73,7 +73,8 @@ enum Resume {
 ///   request, a connection that failed, a stream that broke or reported an `error` event before
 ///   its first event.
 /// * **Resumption**: a stream that breaks after events reached the caller (a reset, an idle
-///   timeout, a body cut inside an event, an end before `interaction.completed`) is read again
+///   timeout, a body cut inside an event, a malformed event, an end before
+///   `interaction.completed`; not an event over the size limit, which would come again) is read again
 ///   from the event after the last one handed out, `GET interactions/{id}?stream=true&
 ///   last_event_id=…`, so no event is repeated and none is lost. A stream whose events carry no
 ///   `event_id` is read again from the start, skipping as many events as were seen. Only a
@@ -522,8 +523,19 @@ impl InteractionStreamCall {
                 None => Some(self.fail(error)),
             };
         }
-        // The stream broke after events reached the caller: read it again, or continue it.
+        // The stream broke after events reached the caller: read it again, or continue it —
+        // unless reading it again would meet the same failure (an event over the size limit).
+        let broken = matches!(
+            error.kind(),
+            ErrorKind::Truncated
+                | ErrorKind::Incomplete
+                | ErrorKind::Connection
+                | ErrorKind::Timeout
+                | ErrorKind::Transport
+                | ErrorKind::Decode
+        );
         if self.automatic
+            && broken
             && let Some(action) = self.resume(&error)
         {
             return action;

@@ -151,6 +151,44 @@ tagged_union! {
 }
 
 impl Delta {
+    /// Text for a `model_output` step.
+    ///
+    /// ```
+    /// use gemini_proto::interactions::Delta;
+    ///
+    /// assert_eq!(Delta::text("Hi").as_text(), Some("Hi"));
+    /// ```
+    pub fn text(text: impl Into<String>) -> Self {
+        Delta::Text(TextDelta {
+            text: Some(text.into()),
+            ..TextDelta::default()
+        })
+    }
+
+    /// A piece of a thought's summary.
+    pub fn thought_summary(content: impl Into<Content>) -> Self {
+        Delta::ThoughtSummary(ThoughtSummaryDelta {
+            content: Some(content.into()),
+            ..ThoughtSummaryDelta::default()
+        })
+    }
+
+    /// A thought's signature.
+    pub fn thought_signature(signature: impl Into<String>) -> Self {
+        Delta::ThoughtSignature(ThoughtSignatureDelta {
+            signature: Some(signature.into()),
+            ..ThoughtSignatureDelta::default()
+        })
+    }
+
+    /// A fragment of a function call's arguments.
+    pub fn arguments(fragment: impl Into<String>) -> Self {
+        Delta::ArgumentsDelta(ArgumentsDelta {
+            arguments: Some(fragment.into()),
+            ..ArgumentsDelta::default()
+        })
+    }
+
     /// The text of a text delta.
     pub fn as_text(&self) -> Option<&str> {
         match self {
@@ -293,6 +331,76 @@ pub enum InteractionEvent {
 }
 
 impl InteractionEvent {
+    /// `interaction.created`.
+    pub fn created(interaction: Interaction) -> Self {
+        InteractionEvent::Created(InteractionCreated {
+            interaction: Some(interaction),
+            ..InteractionCreated::default()
+        })
+    }
+
+    /// `interaction.status_update`.
+    pub fn status_update(interaction_id: impl Into<String>, status: InteractionStatus) -> Self {
+        InteractionEvent::StatusUpdate(StatusUpdate {
+            interaction_id: Some(interaction_id.into()),
+            status: Some(status),
+            ..StatusUpdate::default()
+        })
+    }
+
+    /// `step.start` of step `index`.
+    pub fn step_start(index: u64, step: Step) -> Self {
+        InteractionEvent::StepStart(StepStart {
+            index: Some(index),
+            step: Some(step),
+            ..StepStart::default()
+        })
+    }
+
+    /// `step.delta` of step `index`.
+    pub fn step_delta(index: u64, delta: Delta) -> Self {
+        InteractionEvent::StepDelta(StepDelta {
+            index: Some(index),
+            delta: Some(delta),
+            ..StepDelta::default()
+        })
+    }
+
+    /// `step.stop` of step `index`.
+    pub fn step_stop(index: u64) -> Self {
+        InteractionEvent::StepStop(StepStop {
+            index: Some(index),
+            ..StepStop::default()
+        })
+    }
+
+    /// `interaction.completed`.
+    pub fn completed(interaction: Interaction) -> Self {
+        InteractionEvent::Completed(InteractionCompleted {
+            interaction: Some(interaction),
+            ..InteractionCompleted::default()
+        })
+    }
+
+    /// `error`, with its `code` and `message`.
+    ///
+    /// ```
+    /// use gemini_proto::interactions::InteractionEvent;
+    ///
+    /// let event = InteractionEvent::error("unavailable", "The model is overloaded.");
+    /// assert_eq!(serde_json::to_value(&event).unwrap()["error"]["code"], "unavailable");
+    /// ```
+    pub fn error(code: impl Into<String>, message: impl Into<String>) -> Self {
+        InteractionEvent::Error(ErrorEvent {
+            error: Some(InteractionError {
+                code: Some(code.into()),
+                message: Some(message.into()),
+                ..InteractionError::default()
+            }),
+            ..ErrorEvent::default()
+        })
+    }
+
     /// The event's type on the wire (`step.delta`, …).
     pub fn event_type(&self) -> &str {
         match self {

@@ -153,6 +153,17 @@ wire_struct! {
     }
 }
 
+impl ModalityTokens {
+    /// `tokens` of `modality`.
+    pub fn new(modality: impl Into<String>, tokens: u64) -> Self {
+        ModalityTokens {
+            modality: Some(modality.into()),
+            tokens: Some(tokens),
+            ..ModalityTokens::default()
+        }
+    }
+}
+
 impl Usage {
     /// The sum of two usages (the requests of a continued interaction): every count and every
     /// per-modality count added; members this version does not know are taken from `other`.
@@ -358,6 +369,16 @@ wire_struct! {
 }
 
 impl FunctionCallStep {
+    /// A call `id` of function `name` with `arguments`.
+    pub fn new(id: impl Into<String>, name: impl Into<String>, arguments: Value) -> Self {
+        FunctionCallStep {
+            id: Some(id.into()),
+            name: Some(name.into()),
+            arguments: Some(arguments),
+            ..FunctionCallStep::default()
+        }
+    }
+
     /// The arguments as an object (`None` when there are none or they are not an object).
     pub fn arguments_object(&self) -> Option<&serde_json::Map<String, Value>> {
         self.arguments.as_ref()?.as_object()

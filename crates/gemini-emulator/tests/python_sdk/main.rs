@@ -51,10 +51,10 @@ fn run() -> Result<Outcome, String> {
     } else {
         "bin/python"
     });
-    if sdk_version(&python).is_none() {
-        if let Some(reason) = install(&venv, &python)? {
-            return Ok(Outcome::Skipped(reason));
-        }
+    if sdk_version(&python).is_none()
+        && let Some(reason) = install(&venv, &python)?
+    {
+        return Ok(Outcome::Skipped(reason));
     }
     let version =
         sdk_version(&python).ok_or("google-genai was installed but cannot be imported")?;

@@ -55,8 +55,8 @@ impl Interactions {
 
     /// Creates an interaction with `model` and returns it whole (`POST interactions`).
     ///
-    /// `input` is a prompt (`&str`, `String`), [`Content`](crate::interactions::Content), or a
-    /// timeline of [`Step`](crate::interactions::Step)s (a conversation you keep yourself, or the
+    /// `input` is a prompt (`&str`, `String`), [`Content`], or a
+    /// timeline of [`Step`]s (a conversation you keep yourself, or the
     /// results of function calls).
     pub fn create(&self, model: impl Into<String>, input: impl Into<Input>) -> CreateInteraction {
         CreateInteraction {

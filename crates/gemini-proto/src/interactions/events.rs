@@ -551,10 +551,14 @@ impl InteractionEvent {
             InteractionEvent::Error(e) => object(e),
             InteractionEvent::Unknown(e) => e.data.clone(),
         };
-        data.insert(
-            "event_type".to_owned(),
-            Value::String(self.event_type().to_owned()),
-        );
+        if !data.contains_key("event_type") {
+            // (An unknown event keeps an `event_type` member it came with, even one that is not
+            // a string.)
+            data.insert(
+                "event_type".to_owned(),
+                Value::String(self.event_type().to_owned()),
+            );
+        }
         data
     }
 }

@@ -6,42 +6,29 @@
 use gemini_proto::interactions::{Assembler, EventDecoder, InteractionEvent, parse_partial_json};
 use libfuzzer_sys::fuzz_target;
 
+mod outcome;
 mod split;
 
-/// An error, as far as it can be compared.
-type ErrorSummary = (String, Option<u64>, Option<u64>, String);
+use outcome::{Decoder, ErrorSummary, collect};
+
+impl Decoder for EventDecoder {
+    type Item = InteractionEvent;
+    fn push(&mut self, bytes: &[u8]) {
+        EventDecoder::push(self, bytes);
+    }
+    fn finish(&mut self) {
+        EventDecoder::finish(self);
+    }
+    fn next(&mut self) -> Option<Result<InteractionEvent, gemini_proto::Error>> {
+        self.next_event()
+    }
+    fn is_done(&self) -> bool {
+        EventDecoder::is_done(self)
+    }
+}
 
 fn run(pieces: &[&[u8]], limit: usize) -> (Vec<InteractionEvent>, Option<ErrorSummary>) {
-    let mut decoder = EventDecoder::with_max_event_size(limit);
-    let mut events = Vec::new();
-    let mut error = None;
-    let mut drain = |decoder: &mut EventDecoder| {
-        while let Some(item) = decoder.next_event() {
-            match item {
-                Ok(event) => {
-                    assert!(error.is_none(), "an event came after the terminal error");
-                    events.push(event);
-                }
-                Err(err) => {
-                    assert!(error.is_none(), "two terminal errors");
-                    error = Some((
-                        format!("{:?}", err.kind()),
-                        err.event_index(),
-                        err.byte_offset(),
-                        err.to_string(),
-                    ));
-                }
-            }
-        }
-    };
-    for piece in pieces {
-        decoder.push(piece);
-        drain(&mut decoder);
-    }
-    decoder.finish();
-    drain(&mut decoder);
-    assert!(decoder.is_done());
-    (events, error)
+    collect(&mut EventDecoder::with_max_event_size(limit), pieces)
 }
 
 fuzz_target!(|data: &[u8]| {

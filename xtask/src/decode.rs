@@ -139,7 +139,6 @@ pub fn decode_stream(
     out: &mut impl Write,
 ) -> io::Result<bool> {
     let mut stream = StreamDecode::new(format);
-    let mut splitter = Splitter::new(split);
     let mut sink = |item: Item| {
         let line = match item {
             Ok(chunk) => json!({ "chunk": chunk }),
@@ -147,17 +146,9 @@ pub fn decode_stream(
         };
         write_line(out, &line)
     };
-    let mut buf = vec![0; 64 * 1024];
-    loop {
-        let n = match input.read(&mut buf) {
-            Ok(0) => break,
-            Ok(n) => n,
-            Err(err) if err.kind() == io::ErrorKind::Interrupted => continue,
-            Err(err) => return Err(err),
-        };
-        splitter.feed(&buf[..n], &mut |piece| stream.push(piece, &mut sink))?;
-    }
-    splitter.finish(&mut |piece| stream.push(piece, &mut sink))?;
+    read_pieces(&mut input, split, &mut |piece| {
+        stream.push(piece, &mut sink)
+    })?;
     let (aggregate, complete) = stream.finish(&mut sink)?;
     write_line(
         out,
@@ -198,6 +189,22 @@ fn decode_events(
         }
         Ok(())
     };
+    read_pieces(&mut input, split, &mut |piece| {
+        decoder.push(piece);
+        drain(&mut decoder, &mut assembler)
+    })?;
+    decoder.finish();
+    drain(&mut decoder, &mut assembler)?;
+    Ok((assembler, complete))
+}
+
+/// Reads `input` to its end and hands its bytes to `f` in the pieces `split` makes, whatever the
+/// sizes of the reads.
+fn read_pieces(
+    input: &mut impl Read,
+    split: &Split,
+    f: &mut impl FnMut(&[u8]) -> io::Result<()>,
+) -> io::Result<()> {
     let mut splitter = Splitter::new(split);
     let mut buf = vec![0; 64 * 1024];
     loop {
@@ -207,18 +214,9 @@ fn decode_events(
             Err(err) if err.kind() == io::ErrorKind::Interrupted => continue,
             Err(err) => return Err(err),
         };
-        splitter.feed(&buf[..n], &mut |piece| {
-            decoder.push(piece);
-            drain(&mut decoder, &mut assembler)
-        })?;
+        splitter.feed(&buf[..n], f)?;
     }
-    splitter.finish(&mut |piece| {
-        decoder.push(piece);
-        drain(&mut decoder, &mut assembler)
-    })?;
-    decoder.finish();
-    drain(&mut decoder, &mut assembler)?;
-    Ok((assembler, complete))
+    splitter.finish(f)
 }
 
 /// Decodes a whole Interactions API stream fed in the pieces `split` makes.

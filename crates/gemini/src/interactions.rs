@@ -6,12 +6,13 @@ use std::fmt;
 use std::future::IntoFuture;
 use std::time::Duration;
 
-use gemini_proto::call::{Exchange, InteractionCall, InteractionStreamCall};
+use gemini_proto::call::{InteractionCall, InteractionStreamCall};
 
 pub use gemini_proto::interactions::*;
 
 use crate::driver::{CallFuture, Driver, Established, Traced, first_item};
 pub use crate::interaction_stream::{InteractionStream, InteractionTextStream};
+use crate::models::exchange;
 use crate::options::{CallOptions, call_option_setters};
 use crate::{Client, Error};
 
@@ -46,11 +47,6 @@ pub struct Interactions {
 impl Interactions {
     pub(crate) fn new(client: Client) -> Self {
         Self { client }
-    }
-
-    #[cfg(feature = "blocking")]
-    pub(crate) fn client(&self) -> &Client {
-        &self.client
     }
 
     /// Creates an interaction with `model` and returns it whole (`POST interactions`).
@@ -162,34 +158,35 @@ impl Interactions {
     }
 }
 
-/// The settings of a `create` request, for a builder with `request: CreateInteractionRequest`
-/// and `options: CallOptions` fields (the async and the blocking builders).
+/// The settings of a `create` request, for a builder whose `CreateInteractionRequest` and
+/// `CallOptions` are at the field paths given (the async builders' own, the blocking builders'
+/// inside the async builder they wrap).
 macro_rules! interaction_setters {
-    () => {
+    ($($request:ident).+ ; $($options:ident).+) => {
         /// Replaces the whole request body.
         pub fn request(mut self, request: $crate::interactions::CreateInteractionRequest) -> Self {
-            self.request = request;
+            self.$($request).+ = request;
             self
         }
 
         /// Interacts with an agent instead of the model.
         pub fn agent(mut self, agent: impl Into<String>) -> Self {
-            self.request.model = None;
-            self.request.agent = Some(serde_json::Value::String(agent.into()));
+            self.$($request).+.model = None;
+            self.$($request).+.agent = Some(serde_json::Value::String(agent.into()));
             self
         }
 
         /// Continues the conversation of interaction `id`: the service adds its history (but
         /// not its tools: give them again).
         pub fn previous_interaction_id(mut self, id: impl Into<String>) -> Self {
-            self.request.previous_interaction_id = Some(id.into());
+            self.$($request).+.previous_interaction_id = Some(id.into());
             self
         }
 
         /// Whether the service stores the interaction (default `true`): needed for
         /// `previous_interaction_id`, `get`, background runs and resuming a stream.
         pub fn store(mut self, store: bool) -> Self {
-            self.request.store = Some(store);
+            self.$($request).+.store = Some(store);
             self
         }
 
@@ -197,19 +194,19 @@ macro_rules! interaction_setters {
         /// `in_progress`; poll it ([`Interactions::wait`](crate::Interactions::wait)) or stream
         /// it ([`Interactions::stream`](crate::Interactions::stream)).
         pub fn background(mut self, background: bool) -> Self {
-            self.request.background = Some(background);
+            self.$($request).+.background = Some(background);
             self
         }
 
         /// Instructions that steer the model for the whole interaction.
         pub fn system_instruction(mut self, instruction: impl Into<String>) -> Self {
-            self.request.system_instruction = Some(instruction.into());
+            self.$($request).+.system_instruction = Some(instruction.into());
             self
         }
 
         /// Adds a tool the model may use.
         pub fn tool(mut self, tool: $crate::interactions::Tool) -> Self {
-            self.request.tools.push(tool);
+            self.$($request).+.tools.push(tool);
             self
         }
 
@@ -226,12 +223,12 @@ macro_rules! interaction_setters {
 
         /// Replaces the whole generation config.
         pub fn generation_config(mut self, config: $crate::interactions::GenerationConfig) -> Self {
-            self.request.generation_config = Some(config);
+            self.$($request).+.generation_config = Some(config);
             self
         }
 
         fn generation_config_mut(&mut self) -> &mut $crate::interactions::GenerationConfig {
-            self.request
+            self.$($request).+
                 .generation_config
                 .get_or_insert_with(Default::default)
         }
@@ -275,7 +272,7 @@ macro_rules! interaction_setters {
 
         /// Asks for JSON conforming to `schema` (a JSON Schema).
         pub fn response_json_schema(mut self, schema: serde_json::Value) -> Self {
-            self.request.response_format = Some(serde_json::json!({
+            self.$($request).+.response_format = Some(serde_json::json!({
                 "type": "text",
                 "mime_type": "application/json",
                 "schema": schema,
@@ -285,14 +282,14 @@ macro_rules! interaction_setters {
 
         /// The format of the output, as the API writes it.
         pub fn response_format(mut self, format: serde_json::Value) -> Self {
-            self.request.response_format = Some(format);
+            self.$($request).+.response_format = Some(format);
             self
         }
 
         /// Resumes a broken stream and follows `requires_continuation` (default: the client's
         /// setting, on unless changed).
         pub fn automatic_continuation(mut self, enabled: bool) -> Self {
-            self.options.automatic_continuation = Some(enabled);
+            self.$($options).+.automatic_continuation = Some(enabled);
             self
         }
     };
@@ -303,13 +300,13 @@ pub(crate) use interaction_setters;
 /// A unary `create`; `.await` it for the [`Interaction`]. Made by [`Interactions::create`].
 #[must_use = "a request does nothing until it is awaited or sent"]
 pub struct CreateInteraction {
-    client: Client,
-    request: CreateInteractionRequest,
-    options: CallOptions,
+    pub(crate) client: Client,
+    pub(crate) request: CreateInteractionRequest,
+    pub(crate) options: CallOptions,
 }
 
 impl CreateInteraction {
-    interaction_setters!();
+    interaction_setters!(request; options);
     call_option_setters!();
 
     /// Sends the request; resolves to the interaction (for a background run, as it starts).
@@ -331,13 +328,13 @@ impl IntoFuture for CreateInteraction {
 /// [`Interactions::create_stream`].
 #[must_use = "a request does nothing until it is awaited or sent"]
 pub struct CreateInteractionStream {
-    client: Client,
-    request: CreateInteractionRequest,
-    options: CallOptions,
+    pub(crate) client: Client,
+    pub(crate) request: CreateInteractionRequest,
+    pub(crate) options: CallOptions,
 }
 
 impl CreateInteractionStream {
-    interaction_setters!();
+    interaction_setters!(request; options);
     call_option_setters!();
 
     /// Sends the request; resolves to the stream once the server accepted it (after any
@@ -576,32 +573,6 @@ impl fmt::Debug for WaitInteraction {
             .field("interval", &self.interval)
             .finish_non_exhaustive()
     }
-}
-
-/// Runs an exchange with a JSON answer to its end.
-fn exchange<T>(
-    client: &Client,
-    endpoint: &'static str,
-    id: &str,
-    request: Result<http::Request<bytes::Bytes>, Error>,
-    options: &CallOptions,
-) -> CallFuture<T>
-where
-    T: serde::de::DeserializeOwned + Traced + Send + 'static,
-{
-    let driver = request.map(|request| {
-        let inner = &client.inner;
-        let call = Exchange::<T>::new(request)
-            .with_retry_policy(options.retry_policy(inner))
-            .with_seed(inner.next_seed());
-        Driver::new(
-            call,
-            inner.clone(),
-            options.timeouts,
-            Driver::<Exchange<T>>::span(endpoint, id),
-        )
-    });
-    CallFuture::new(async move { first_item(driver?).await })
 }
 
 /// The driver of a unary `create`.

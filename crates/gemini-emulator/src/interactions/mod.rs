@@ -90,9 +90,11 @@ pub(crate) fn handle(
     match (request.method.clone(), id, action) {
         (Method::POST, None, None) => create(shared, ctrl, &request, spec),
         (Method::GET, Some(id), None) if valid_id(id) => get(shared, ctrl, &request, id, spec),
-        (Method::DELETE, Some(id), None) if valid_id(id) => delete(shared, &request, id, &spec),
+        (Method::DELETE, Some(id), None) if valid_id(id) => {
+            refusal(shared, &spec, &request, false, None).unwrap_or_else(|| delete(shared, id))
+        }
         (Method::POST, Some(id), Some("cancel")) if valid_id(id) => {
-            cancel(shared, &request, id, &spec)
+            refusal(shared, &spec, &request, false, None).unwrap_or_else(|| cancel(shared, id))
         }
         _ => json_error(&api_error(404, "Method not found.")),
     }
@@ -359,15 +361,7 @@ fn get(
 }
 
 /// `POST interactions/{id}/cancel`.
-fn cancel(
-    shared: &Arc<Shared>,
-    request: &Request<'_>,
-    id: &str,
-    spec: &FaultSpec,
-) -> Response<EmuBody> {
-    if let Some(refused) = refusal(shared, spec, request, false, None) {
-        return refused;
-    }
+fn cancel(shared: &Shared, id: &str) -> Response<EmuBody> {
     let outcome = shared.interactions.update(id, |stored| {
         if !(stored.background && stored.polls == 0) {
             return Err(stored.status().cloned());
@@ -401,15 +395,7 @@ fn cancel(
 }
 
 /// `DELETE interactions/{id}`.
-fn delete(
-    shared: &Arc<Shared>,
-    request: &Request<'_>,
-    id: &str,
-    spec: &FaultSpec,
-) -> Response<EmuBody> {
-    if let Some(refused) = refusal(shared, spec, request, false, None) {
-        return refused;
-    }
+fn delete(shared: &Shared, id: &str) -> Response<EmuBody> {
     if shared.interactions.remove(id) {
         json_answer(&serde_json::json!({}))
     } else {

@@ -29,17 +29,7 @@ enum Mode {
     Unary,
 }
 
-#[derive(Debug)]
-enum State {
-    /// The next poll sends an attempt.
-    Ready,
-    AwaitingHead,
-    /// A successful stream is being decoded.
-    Streaming(Box<ChunkDecoder>),
-    /// A unary answer, or an error response, is being read.
-    Collecting(Collected),
-    Finished,
-}
+type State = super::phase::Phase<ChunkDecoder>;
 
 /// What one hop (one request of the answer, with its retries and reconnects) has seen.
 #[derive(Debug, Default)]
@@ -708,26 +698,15 @@ impl Call for GenerateCall {
     }
 
     fn handle_frame(&mut self, bytes: &[u8]) {
-        match &mut self.state {
-            State::Streaming(decoder) => decoder.push(bytes),
-            State::Collecting(body) => body.push(bytes),
-            _ => {}
-        }
+        self.state.frame(bytes);
     }
 
     fn handle_end(&mut self) {
-        match &mut self.state {
-            State::Streaming(decoder) => decoder.finish(),
-            State::Collecting(body) => body.end(),
-            _ => {}
-        }
+        self.state.end();
     }
 
     fn handle_transport_error(&mut self, error: Error) {
-        if matches!(
-            self.state,
-            State::AwaitingHead | State::Streaming(_) | State::Collecting(_)
-        ) {
+        if self.state.in_request() {
             self.requests.handle_transport_error(error);
         }
     }

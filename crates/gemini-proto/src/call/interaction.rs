@@ -8,7 +8,7 @@ use http::{HeaderMap, StatusCode};
 
 use super::attempts::Retrying;
 use super::body::{Collected, response_outcome, transport_outcome};
-use super::{Action, Call, DEFAULT_MAX_ERROR_BODY, MAX_RECONNECTS_WITHOUT_PROGRESS};
+use super::{Action, Call, DEFAULT_MAX_ERROR_BODY, Exchange, MAX_RECONNECTS_WITHOUT_PROGRESS};
 use crate::error::{ApiError, Error, ErrorKind, RpcStatus};
 use crate::interactions::{
     Assembler, CreateInteractionRequest, EventDecoder, Interaction, InteractionError,
@@ -18,15 +18,7 @@ use crate::request::Api;
 use crate::retry::{Outcome, RetryPolicy};
 use crate::sse::DEFAULT_MAX_EVENT_SIZE;
 
-#[derive(Debug)]
-enum State {
-    Ready,
-    AwaitingHead,
-    Streaming(Box<EventDecoder>),
-    /// An error response (or, for a unary call, the answer) being read.
-    Collecting(Collected),
-    Finished,
-}
+type State = super::phase::Phase<EventDecoder>;
 
 /// The API error an `error` event stands for. Its `code` is a name (`resource_exhausted`), a URI
 /// ending in one, or an HTTP status; it is judged like a `google.rpc.Status` of that name.
@@ -705,26 +697,15 @@ impl Call for InteractionStreamCall {
     }
 
     fn handle_frame(&mut self, bytes: &[u8]) {
-        match &mut self.state {
-            State::Streaming(decoder) => decoder.push(bytes),
-            State::Collecting(body) => body.push(bytes),
-            _ => {}
-        }
+        self.state.frame(bytes);
     }
 
     fn handle_end(&mut self) {
-        match &mut self.state {
-            State::Streaming(decoder) => decoder.finish(),
-            State::Collecting(body) => body.end(),
-            _ => {}
-        }
+        self.state.end();
     }
 
     fn handle_transport_error(&mut self, error: Error) {
-        if matches!(
-            self.state,
-            State::AwaitingHead | State::Streaming(_) | State::Collecting(_)
-        ) {
+        if self.state.in_request() {
             self.requests.handle_transport_error(error);
         }
     }
@@ -776,15 +757,20 @@ impl Call for InteractionStreamCall {
 pub struct InteractionCall {
     api: Api,
     create: CreateInteractionRequest,
-    requests: Retrying,
-    state: State,
+    /// The request of the current hop.
+    exchange: Exchange<Interaction>,
+    policy: RetryPolicy,
+    seed: u64,
     max_answer: usize,
-    max_error_body: usize,
     automatic: bool,
     /// What the requests before the current one returned, merged.
     merged: Option<Interaction>,
     hop_ids: Vec<String>,
     start_token: Option<String>,
+    /// Requests of the hops before the current one.
+    sent_before: u32,
+    cancelled: bool,
+    finished: bool,
 }
 
 impl InteractionCall {
@@ -796,28 +782,33 @@ impl InteractionCall {
         Ok(InteractionCall {
             api: api.clone(),
             create,
-            requests: Retrying::new(http, RetryPolicy::default()),
-            state: State::Ready,
+            exchange: Exchange::new(http),
+            policy: RetryPolicy::default(),
+            seed: 0,
             max_answer: super::DEFAULT_MAX_ANSWER,
-            max_error_body: DEFAULT_MAX_ERROR_BODY,
             automatic: true,
             merged: None,
             hop_ids: Vec::new(),
             start_token,
+            sent_before: 0,
+            cancelled: false,
+            finished: false,
         })
     }
 
     /// Uses `policy` to decide about retries (default: [`RetryPolicy::default`]).
     #[must_use]
     pub fn with_retry_policy(mut self, policy: RetryPolicy) -> Self {
-        self.requests.attempts_mut().set_policy(policy);
+        self.policy = policy.clone();
+        self.exchange = self.exchange.with_retry_policy(policy);
         self
     }
 
     /// Seeds the jitter of the retry backoff.
     #[must_use]
     pub fn with_seed(mut self, seed: u64) -> Self {
-        self.requests.attempts_mut().reseed(seed);
+        self.seed = seed;
+        self.exchange = self.exchange.with_seed(seed);
         self
     }
 
@@ -825,6 +816,7 @@ impl InteractionCall {
     #[must_use]
     pub fn with_max_answer(mut self, bytes: usize) -> Self {
         self.max_answer = bytes;
+        self.exchange = self.exchange.with_max_answer(bytes);
         self
     }
 
@@ -854,34 +846,10 @@ impl InteractionCall {
             && token != self.start_token;
         let merged = match self.merged.take() {
             None => answer,
-            Some(mut before) => {
-                let mut steps = std::mem::take(&mut before.steps);
-                let usage = match (&before.usage, &answer.usage) {
-                    (Some(a), Some(b)) => {
-                        let mut sum = a.plus(b);
-                        sum.initial_input_tokens = a.initial_input_tokens.or(a.total_input_tokens);
-                        Some(sum)
-                    }
-                    (a, b) => b.clone().or(a.clone()),
-                };
-                let mut last = answer;
-                steps.append(&mut last.steps);
-                last.steps = steps;
-                last.usage = usage;
-                if before.created.is_some() {
-                    last.created = before.created;
-                }
-                if before.previous_interaction_id.is_some() {
-                    last.previous_interaction_id = before.previous_interaction_id;
-                }
-                if before.input.is_some() {
-                    last.input = before.input;
-                }
-                last
-            }
+            Some(before) => merge(before, answer),
         };
         if !continues {
-            self.state = State::Finished;
+            self.finished = true;
             return Some(Action::Item(merged));
         }
         let token = token.unwrap_or_default();
@@ -893,45 +861,53 @@ impl InteractionCall {
         }
         self.start_token = Some(token);
         self.merged = Some(merged);
-        match self.api.create_interaction(&body, false) {
-            Ok(request) => self.requests.next_request(request),
+        let request = match self.api.create_interaction(&body, false) {
+            Ok(request) => request,
             Err(error) => return Some(self.fail(error)),
-        }
-        self.state = State::Ready;
+        };
+        self.sent_before += self.exchange.attempts();
+        self.exchange = Exchange::new(request)
+            .with_retry_policy(self.policy.clone())
+            .with_seed(self.seed.wrapping_add(u64::from(self.sent_before)))
+            .with_max_answer(self.max_answer);
         None
     }
 
     fn fail(&mut self, error: Error) -> Action<Interaction> {
-        self.state = State::Finished;
-        let mut error = error.with_attempts(self.requests.sent());
+        self.finished = true;
+        let mut error = error.with_attempts(self.attempts());
         if let Some(partial) = self.merged.take() {
             error = error.with_partial_interaction(partial);
         }
         Action::Failed(error)
     }
+}
 
-    fn retry_or_fail(&mut self, error: Error, now: Instant) -> Action<Interaction> {
-        let outcome = match &self.state {
-            State::AwaitingHead => transport_outcome(&error, false),
-            State::Collecting(body) if !body.status().is_success() => {
-                response_outcome(body.status(), &error)
-            }
-            State::Collecting(_) if error.is_api() => Outcome::from_error(&error),
-            State::Collecting(_)
-                if matches!(error.kind(), ErrorKind::Timeout | ErrorKind::Connection) =>
-            {
-                Outcome::TransportBeforeResponse
-            }
-            _ => Outcome::Fatal,
-        };
-        match self.requests.retry_delay(&outcome, now, false) {
-            Some(delay) => {
-                self.state = State::Ready;
-                Action::Wait(delay)
-            }
-            None => self.fail(error),
+/// The answers of two requests of a continued interaction as one: the steps in order, usage
+/// summed (`initial_input_tokens` the first request's input), `created`, `input` and
+/// `previous_interaction_id` from the first, everything else from the later one.
+fn merge(mut before: Interaction, mut last: Interaction) -> Interaction {
+    let mut steps = std::mem::take(&mut before.steps);
+    steps.append(&mut last.steps);
+    last.steps = steps;
+    last.usage = match (&before.usage, &last.usage) {
+        (Some(a), Some(b)) => {
+            let mut sum = a.plus(b);
+            sum.initial_input_tokens = a.initial_input_tokens.or(a.total_input_tokens);
+            Some(sum)
         }
+        (a, b) => b.clone().or(a.clone()),
+    };
+    if before.created.is_some() {
+        last.created = before.created;
     }
+    if before.previous_interaction_id.is_some() {
+        last.previous_interaction_id = before.previous_interaction_id;
+    }
+    if before.input.is_some() {
+        last.input = before.input;
+    }
+    last
 }
 
 impl Call for InteractionCall {
@@ -939,87 +915,51 @@ impl Call for InteractionCall {
 
     fn poll(&mut self, now: Instant) -> Action<Interaction> {
         loop {
-            if self.requests.is_cancelled() && !matches!(self.state, State::Finished) {
+            if self.finished {
+                return Action::Done;
+            }
+            if self.cancelled {
                 return self.fail(Error::cancelled());
             }
-            match &mut self.state {
-                State::Ready => {
-                    self.state = State::AwaitingHead;
-                    return Action::Send(self.requests.send(now));
-                }
-                State::AwaitingHead => {
-                    return match self.requests.take_transport_error() {
-                        Some(error) => self.retry_or_fail(error, now),
-                        None => self.fail(Error::invalid_request(
-                            "the call was polled before its response head or transport error was reported",
-                        )),
-                    };
-                }
-                State::Collecting(body) => {
-                    if !body.is_ready() && !self.requests.has_transport_error() {
-                        return Action::Read;
-                    }
-                    if !body.status().is_success() {
-                        let error = body.failure();
-                        return self.retry_or_fail(error, now);
-                    }
-                    if let Some(error) = self.requests.take_transport_error() {
-                        return self.retry_or_fail(error, now);
-                    }
-                    match body.decode::<Interaction>() {
-                        Ok(answer) => {
-                            if let Some(action) = self.answer(answer) {
-                                return action;
-                            }
-                        }
-                        Err(error) => return self.retry_or_fail(error, now),
+            match self.exchange.poll(now) {
+                Action::Item(answer) => {
+                    if let Some(action) = self.answer(answer) {
+                        return action;
                     }
                 }
-                State::Streaming(_) | State::Finished => return Action::Done,
+                Action::Failed(error) => return self.fail(error),
+                Action::Done => return Action::Done,
+                other => return other,
             }
         }
     }
 
     fn handle_response(&mut self, status: StatusCode, headers: &HeaderMap) {
-        if !matches!(self.state, State::AwaitingHead) {
-            return;
-        }
-        self.requests.handle_response(status);
-        let limit = if status.is_success() {
-            self.max_answer
-        } else {
-            self.max_error_body
-        };
-        self.state = State::Collecting(Collected::new(status, headers, limit));
+        self.exchange.handle_response(status, headers);
     }
 
     fn handle_frame(&mut self, bytes: &[u8]) {
-        if let State::Collecting(body) = &mut self.state {
-            body.push(bytes);
-        }
+        self.exchange.handle_frame(bytes);
     }
 
     fn handle_end(&mut self) {
-        if let State::Collecting(body) = &mut self.state {
-            body.end();
-        }
+        self.exchange.handle_end();
     }
 
     fn handle_transport_error(&mut self, error: Error) {
-        if matches!(self.state, State::AwaitingHead | State::Collecting(_)) {
-            self.requests.handle_transport_error(error);
-        }
+        self.exchange.handle_transport_error(error);
     }
 
     fn cancel(&mut self) {
-        self.requests.cancel();
+        self.cancelled = true;
+        self.exchange.cancel();
     }
 
     fn attempts(&self) -> u32 {
-        self.requests.sent()
+        self.sent_before + self.exchange.attempts()
     }
 
     fn status(&self) -> Option<StatusCode> {
-        self.requests.status()
+        self.exchange.status()
     }
 }

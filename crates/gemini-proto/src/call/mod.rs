@@ -83,6 +83,7 @@ mod exchange;
 mod generate;
 mod interaction;
 mod pages;
+mod phase;
 
 use std::time::{Duration, Instant};
 

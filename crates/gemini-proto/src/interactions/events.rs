@@ -30,10 +30,10 @@ use super::model::{
     Usage,
 };
 use super::tagged::tagged_union;
-use crate::chunk::{RawJsonSniffer, injected_error};
+use crate::chunk::{SniffedSse, next_item};
 use crate::encoding::parse_json;
 use crate::error::{ApiError, Error};
-use crate::sse::{DEFAULT_MAX_EVENT_SIZE, SseDecoder};
+use crate::sse::DEFAULT_MAX_EVENT_SIZE;
 use crate::types::wire::wire_struct;
 
 wire_struct! {
@@ -617,9 +617,7 @@ impl<'de> Deserialize<'de> for InteractionEvent {
 /// ```
 #[derive(Debug)]
 pub struct EventDecoder {
-    sse: Box<SseDecoder>,
-    sniffer: RawJsonSniffer,
-    max_event_size: usize,
+    sse: SniffedSse,
     ready: VecDeque<InteractionEvent>,
     error: Option<Error>,
     done: bool,
@@ -643,9 +641,7 @@ impl EventDecoder {
     /// A decoder whose events may be at most `max_event_size` bytes.
     pub fn with_max_event_size(max_event_size: usize) -> Self {
         EventDecoder {
-            sse: Box::new(SseDecoder::with_max_event_size(max_event_size)),
-            sniffer: RawJsonSniffer::new(),
-            max_event_size,
+            sse: SniffedSse::new(max_event_size),
             ready: VecDeque::new(),
             error: None,
             done: false,
@@ -661,31 +657,20 @@ impl EventDecoder {
         if self.error.is_some() || self.done || self.finished_input {
             return;
         }
-        let sse = self.sniffer.sse_prefix(bytes, self.max_event_size);
-        let pushed = self.sse.push(&bytes[..sse]);
-        // Events completed before anything else went wrong come first.
-        while let Some(event) = self.sse.next_event() {
-            if let Err(error) = self.accept(event) {
-                self.error = Some(error);
-                return;
+        let (ready, completed, events) = (&mut self.ready, &mut self.completed, &mut self.events);
+        let before = *events;
+        self.error = self.sse.push(bytes, before, |event| {
+            let decoded = accept(event)?;
+            let Some(decoded) = decoded else {
+                return Ok(false);
+            };
+            if matches!(decoded, InteractionEvent::Completed(_)) {
+                *completed = true;
             }
-        }
-        if let Err(err) = pushed {
-            self.error = Some(
-                Error::too_large(err.limit)
-                    .with_event_index(err.index)
-                    .with_byte_offset(err.offset),
-            );
-            return;
-        }
-        if self.sniffer.capturing()
-            && let Some(found) = self.sniffer.capture(&bytes[sse..])
-        {
-            self.error = Some(match found {
-                Ok((offset, json)) => injected_error(&json, offset, self.events),
-                Err(err) => err.with_event_index(self.events),
-            });
-        }
+            *events += 1;
+            ready.push_back(decoded);
+            Ok(true)
+        });
     }
 
     /// Signals the end of the body: detects a body cut inside an event (`Truncated`) and one
@@ -695,16 +680,8 @@ impl EventDecoder {
             return;
         }
         self.finished_input = true;
-        if let Some(err) = self.sniffer.finish() {
-            self.error = Some(err.with_event_index(self.events));
-            return;
-        }
-        if let Some(discarded) = self.sse.finish() {
-            self.error = Some(
-                Error::truncated(&[])
-                    .with_event_index(self.events)
-                    .with_byte_offset(discarded.offset),
-            );
+        if let Some(err) = self.sse.finish(self.events) {
+            self.error = Some(err);
             return;
         }
         if !self.completed {
@@ -720,20 +697,12 @@ impl EventDecoder {
     /// The next decoded item: events in order, then at most one terminal error. `None` means
     /// "nothing more for now" before [`finish`](Self::finish), and "the end" after it.
     pub fn next_event(&mut self) -> Option<Result<InteractionEvent, Error>> {
-        if let Some(event) = self.ready.pop_front() {
-            return Some(Ok(event));
-        }
-        if self.done {
-            return None;
-        }
-        if let Some(err) = self.error.take() {
-            self.done = true;
-            return Some(Err(err));
-        }
-        if self.finished_input {
-            self.done = true;
-        }
-        None
+        next_item(
+            &mut self.ready,
+            &mut self.error,
+            &mut self.done,
+            self.finished_input,
+        )
     }
 
     /// True once the body ended cleanly and every event was taken, or the terminal error was.
@@ -755,50 +724,47 @@ impl EventDecoder {
     pub fn last_sse_id(&self) -> &str {
         self.sse.last_event_id()
     }
+}
 
-    fn accept(&mut self, event: crate::sse::SseEvent) -> Result<(), Error> {
-        if event.data == "[DONE]" {
-            return Ok(());
-        }
-        let at = |error: Error| {
-            error
-                .with_event_index(event.index)
-                .with_byte_offset(event.offset)
-        };
-        let sse_event = event.event.as_deref();
-        let (parsed, data) = parse_json::<Map<String, Value>>(event.data.as_bytes());
-        let object = match parsed {
-            Ok(object) => object,
-            Err(err) => {
-                return Err(at(match ApiError::from_slice(&data) {
-                    Some(api) => Error::api(api),
-                    None => Error::decode_json(err, &data),
-                }));
-            }
-        };
-        if !object.contains_key("event_type")
-            && sse_event.is_none_or(|name| name == "message" || name == "error")
-            && object.contains_key("error")
-            && let Some(api) = ApiError::from_json_value(&Value::Object(object.clone()))
-        {
-            // `data: {"error": {…}}`: a `google.rpc.Status` after the 200, as generateContent
-            // streams report errors.
-            return Err(at(Error::api(api)));
-        }
-        let mut decoded = InteractionEvent::from_data(object, sse_event).map_err(|message| {
-            at(Error::decode(
-                format!("the event is not an interaction event ({message})"),
-                event.data.as_bytes(),
-            ))
-        })?;
-        if decoded.event_id().is_none() && !event.last_event_id.is_empty() {
-            decoded.set_event_id(event.last_event_id.clone());
-        }
-        if matches!(decoded, InteractionEvent::Completed(_)) {
-            self.completed = true;
-        }
-        self.events += 1;
-        self.ready.push_back(decoded);
-        Ok(())
+/// Reads one SSE event: an interaction event, `None` for the `[DONE]` sentinel, or the error that
+/// ends the stream.
+fn accept(event: crate::sse::SseEvent) -> Result<Option<InteractionEvent>, Error> {
+    if event.data == "[DONE]" {
+        return Ok(None);
     }
+    let at = |error: Error| {
+        error
+            .with_event_index(event.index)
+            .with_byte_offset(event.offset)
+    };
+    let sse_event = event.event.as_deref();
+    let (parsed, data) = parse_json::<Map<String, Value>>(event.data.as_bytes());
+    let object = match parsed {
+        Ok(object) => object,
+        Err(err) => {
+            return Err(at(match ApiError::from_slice(&data) {
+                Some(api) => Error::api(api),
+                None => Error::decode_json(err, &data),
+            }));
+        }
+    };
+    if !object.contains_key("event_type")
+        && sse_event.is_none_or(|name| name == "message" || name == "error")
+        && object.contains_key("error")
+        && let Some(api) = ApiError::from_json_value(&Value::Object(object.clone()))
+    {
+        // `data: {"error": {…}}`: a `google.rpc.Status` after the 200, as generateContent
+        // streams report errors.
+        return Err(at(Error::api(api)));
+    }
+    let mut decoded = InteractionEvent::from_data(object, sse_event).map_err(|message| {
+        at(Error::decode(
+            format!("the event is not an interaction event ({message})"),
+            event.data.as_bytes(),
+        ))
+    })?;
+    if decoded.event_id().is_none() && !event.last_event_id.is_empty() {
+        decoded.set_event_id(event.last_event_id.clone());
+    }
+    Ok(Some(decoded))
 }

@@ -1,16 +1,12 @@
 //! The Interactions API for blocking code.
 
-use std::fmt;
 use std::time::Duration;
 
-use gemini_proto::interactions::{
-    CreateInteractionRequest, Input, Interaction, InteractionEvent, Usage,
-};
+use gemini_proto::interactions::{Input, Interaction, InteractionEvent, Usage};
 
 use super::wait;
 use crate::driver::first_item;
 use crate::interactions::{create_driver, create_stream_driver, interaction_setters};
-use crate::options::{CallOptions, call_option_setters};
 use crate::{AbortHandle, Error, RetryPolicy, Timeouts};
 
 /// The Interactions API of a blocking [`Client`](super::Client). Every method returns a builder
@@ -28,21 +24,17 @@ use crate::{AbortHandle, Error, RetryPolicy, Timeouts};
 #[derive(Debug, Clone)]
 pub struct Interactions {
     inner: crate::Interactions,
-    client: crate::Client,
 }
 
 impl Interactions {
     pub(super) fn new(inner: crate::Interactions) -> Self {
-        let client = inner.client().clone();
-        Self { inner, client }
+        Self { inner }
     }
 
     /// Creates an interaction and returns it whole. See [`crate::Interactions::create`].
     pub fn create(&self, model: impl Into<String>, input: impl Into<Input>) -> CreateInteraction {
         CreateInteraction {
-            client: self.client.clone(),
-            request: CreateInteractionRequest::new(model, input),
-            options: CallOptions::default(),
+            inner: self.inner.create(model, input),
         }
     }
 
@@ -54,9 +46,7 @@ impl Interactions {
         input: impl Into<Input>,
     ) -> CreateInteractionStream {
         CreateInteractionStream {
-            client: self.client.clone(),
-            request: CreateInteractionRequest::new(model, input),
-            options: CallOptions::default(),
+            inner: self.inner.create_stream(model, input),
         }
     }
 
@@ -107,58 +97,64 @@ impl Interactions {
     }
 }
 
+/// Forwards the retry policy and timeouts to the async builder inside.
+macro_rules! option_setters {
+    () => {
+        /// Overrides the client's retry policy for this call.
+        pub fn retry_policy(self, policy: RetryPolicy) -> Self {
+            Self {
+                inner: self.inner.retry_policy(policy),
+            }
+        }
+
+        /// Overrides the client's transport timeouts for this call.
+        pub fn timeouts(self, timeouts: Timeouts) -> Self {
+            Self {
+                inner: self.inner.timeouts(timeouts),
+            }
+        }
+    };
+}
+
 /// A blocking unary `create`. Made by [`Interactions::create`].
+#[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
 pub struct CreateInteraction {
-    client: crate::Client,
-    request: CreateInteractionRequest,
-    options: CallOptions,
+    inner: crate::interactions::CreateInteraction,
 }
 
 impl CreateInteraction {
-    interaction_setters!();
-    call_option_setters!();
+    interaction_setters!(inner.request; inner.options);
+    option_setters!();
 
     /// Sends the request and waits for the interaction.
     pub fn send(self) -> Result<Interaction, Error> {
-        let driver = create_driver(&self.client, &self.request, &self.options)?;
+        let inner = &self.inner;
+        let driver = create_driver(&inner.client, &inner.request, &inner.options)?;
         wait(first_item(driver))
     }
 }
 
 /// A blocking streamed `create`. Made by [`Interactions::create_stream`].
+#[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
 pub struct CreateInteractionStream {
-    client: crate::Client,
-    request: CreateInteractionRequest,
-    options: CallOptions,
+    inner: crate::interactions::CreateInteractionStream,
 }
 
 impl CreateInteractionStream {
-    interaction_setters!();
-    call_option_setters!();
+    interaction_setters!(inner.request; inner.options);
+    option_setters!();
 
     /// Sends the request; returns the stream once the server accepted it (after any retries).
     pub fn send(self) -> Result<InteractionStream, Error> {
-        let driver = create_stream_driver(&self.client, &self.request, &self.options)?;
+        let inner = &self.inner;
+        let driver = create_stream_driver(&inner.client, &inner.request, &inner.options)?;
         let mut inner = crate::InteractionStream::new(driver);
         wait(inner.established())?;
         Ok(InteractionStream { inner })
     }
 }
-
-macro_rules! debug_with_target {
-    ($($name:ident),*) => {$(
-        impl fmt::Debug for $name {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.debug_struct(stringify!($name))
-                    .field("target", &self.request.target())
-                    .finish_non_exhaustive()
-            }
-        }
-    )*};
-}
-debug_with_target!(CreateInteraction, CreateInteractionStream);
 
 /// A blocking streamed `GET` of an interaction. Made by [`Interactions::stream`] and
 /// [`Interactions::resume`].
@@ -169,19 +165,7 @@ pub struct StreamInteraction {
 }
 
 impl StreamInteraction {
-    /// Overrides the client's retry policy for this call.
-    pub fn retry_policy(self, policy: RetryPolicy) -> Self {
-        Self {
-            inner: self.inner.retry_policy(policy),
-        }
-    }
-
-    /// Overrides the client's transport timeouts for this call.
-    pub fn timeouts(self, timeouts: Timeouts) -> Self {
-        Self {
-            inner: self.inner.timeouts(timeouts),
-        }
-    }
+    option_setters!();
 
     /// Sends the request; returns the stream once the server accepted it.
     pub fn send(self) -> Result<InteractionStream, Error> {
@@ -201,15 +185,7 @@ macro_rules! blocking_exchange {
         }
 
         impl $name {
-            /// Overrides the client's retry policy for this call.
-            pub fn retry_policy(self, policy: RetryPolicy) -> Self {
-                Self { inner: self.inner.retry_policy(policy) }
-            }
-
-            /// Overrides the client's transport timeouts for this call.
-            pub fn timeouts(self, timeouts: Timeouts) -> Self {
-                Self { inner: self.inner.timeouts(timeouts) }
-            }
+            option_setters!();
 
             /// Sends the request and waits for the answer.
             pub fn send(self) -> Result<$answer, Error> {

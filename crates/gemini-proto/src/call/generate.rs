@@ -217,32 +217,12 @@ impl GenerateCall {
         })
     }
 
-    /// Uses `policy` to decide about retries (default: [`RetryPolicy::default`]).
-    #[must_use]
-    pub fn with_retry_policy(mut self, policy: RetryPolicy) -> Self {
-        self.requests.attempts_mut().set_policy(policy);
-        self
-    }
-
-    /// Seeds the jitter of the retry backoff (any value; the default is fixed, so pass a random
-    /// one to keep many clients from retrying in step).
-    #[must_use]
-    pub fn with_seed(mut self, seed: u64) -> Self {
-        self.requests.attempts_mut().reseed(seed);
-        self
-    }
+    super::request_settings!();
 
     /// The largest stream event, or unary answer, accepted (default 64 MiB, enough for images).
     #[must_use]
     pub fn with_max_event_size(mut self, bytes: usize) -> Self {
         self.max_event_size = bytes;
-        self
-    }
-
-    /// The most bytes of an error response read (default [`DEFAULT_MAX_ERROR_BODY`]).
-    #[must_use]
-    pub fn with_max_error_body(mut self, bytes: usize) -> Self {
-        self.max_error_body = bytes;
         self
     }
 

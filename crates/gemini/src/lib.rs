@@ -50,7 +50,7 @@
 //! | `smol` | the same on smol / async-io; works under any executor, `async_std::task::block_on` included; compiles no tokio runtime |
 //! | `blocking` | [`blocking::Client`]: the same API for plain threads, with no async runtime to set up (it brings `smol`) |
 //! | `test-util` | scripted, chunk-splitting, recording and replay transports in `transport::test_util` |
-//! | `platform-roots` | the operating system's certificate verifier ([`ClientBuilder::platform_roots`]) |
+//! | `platform-roots` | the operating system's certificate verifier (`ClientBuilder::platform_roots`) |
 //!
 //! Features only add: with `tokio` and `smol` both enabled, each connection uses tokio inside a
 //! tokio runtime and smol elsewhere, unless [`ClientBuilder::runtime`] pins one. async-std is

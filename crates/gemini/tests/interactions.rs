@@ -555,3 +555,93 @@ async fn an_aborted_stream_ends_with_cancelled_and_keeps_what_arrived() {
     assert!(error.partial_interaction().is_some());
     assert_eq!(stream.events(), 6);
 }
+
+/// An interaction's events as a server streams them: `texts` as text deltas of one step.
+fn scripted_stream(id: &str, texts: &[&str], status: &str, token: Option<&str>) -> String {
+    let mut events = vec![
+        json!({"event_type": "interaction.created", "interaction": {"id": id, "status": "in_progress"}}),
+        json!({"event_type": "step.start", "index": 0, "step": {"type": "model_output"}}),
+    ];
+    for text in texts {
+        events.push(json!({"event_type": "step.delta", "index": 0, "delta": {"type": "text", "text": text}}));
+    }
+    events.push(json!({"event_type": "step.stop", "index": 0}));
+    let mut end = json!({"id": id, "status": status, "usage": {"total_tokens": 10}});
+    if let Some(token) = token {
+        end["continuation_token"] = token.into();
+    }
+    events.push(json!({"event_type": "interaction.completed", "interaction": end}));
+    events
+        .iter()
+        .map(|e| {
+            format!(
+                "event: {}\ndata: {e}\n\n",
+                e["event_type"].as_str().unwrap()
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn requires_continuation_is_followed_into_one_interaction_on_every_runtime() {
+    use gemini::transport::test_util::{Match, Reply, ScriptedTransport};
+    use std::sync::Arc;
+    on_every_runtime(|runtime| async move {
+        // The service stops at its output cap once; the request with the token finishes.
+        let transport = Arc::new(
+            ScriptedTransport::new()
+                .on(
+                    Match::post().body_contains("\"continuation_token\":\"tok-1\""),
+                    Reply::ok()
+                        .header("content-type", "text/event-stream")
+                        .body(scripted_stream(
+                            "v1_two",
+                            &["lo, ", "world"],
+                            "completed",
+                            None,
+                        )),
+                )
+                .on(
+                    Match::post(),
+                    Reply::ok()
+                        .header("content-type", "text/event-stream")
+                        .body(scripted_stream(
+                            "v1_one",
+                            &["Hel"],
+                            "requires_continuation",
+                            Some("tok-1"),
+                        )),
+                ),
+        );
+        let client = gemini::Client::builder()
+            .api_key(KEY)
+            .transport(transport.clone())
+            .build()
+            .unwrap();
+        let stream = client
+            .interactions()
+            .create_stream(MODEL, "Say hello")
+            .await
+            .unwrap();
+        assert_eq!(stream.hops(), 1);
+        let mut stream = stream;
+        let mut completed = 0;
+        let mut text = String::new();
+        while let Some(event) = stream.next().await {
+            let event = event.unwrap();
+            completed += usize::from(event.event_type() == "interaction.completed");
+            text.push_str(event.text().unwrap_or_default());
+        }
+        assert_eq!(completed, 1, "{runtime}: one end");
+        assert_eq!(text, "Hello, world", "{runtime}");
+        assert_eq!(stream.hops(), 2, "{runtime}");
+        let interaction = stream.final_interaction().await.unwrap();
+        assert_eq!(interaction.id.as_deref(), Some("v1_two"));
+        assert_eq!(interaction.steps.len(), 2);
+        assert_eq!(interaction.usage.unwrap().total_tokens, Some(20));
+        let requests = transport.requests();
+        let second: Value = serde_json::from_slice(&requests[1].body).unwrap();
+        assert_eq!(second["previous_interaction_id"], "v1_one", "{runtime}");
+        assert!(second.get("input").is_none(), "{runtime}");
+    });
+}

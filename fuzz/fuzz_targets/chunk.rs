@@ -8,42 +8,32 @@ use gemini_proto::chunk::ChunkDecoder;
 use gemini_proto::types::GenerateContentResponse;
 use libfuzzer_sys::fuzz_target;
 
+mod outcome;
 mod split;
 
-/// An error, as far as it can be compared.
-type ErrorSummary = (String, Option<u64>, Option<u64>, String);
+use outcome::{Decoder, ErrorSummary, collect};
+
 type Outcome = (Vec<GenerateContentResponse>, Option<ErrorSummary>, u64);
+
+impl Decoder for ChunkDecoder {
+    type Item = GenerateContentResponse;
+    fn push(&mut self, bytes: &[u8]) {
+        ChunkDecoder::push(self, bytes);
+    }
+    fn finish(&mut self) {
+        ChunkDecoder::finish(self);
+    }
+    fn next(&mut self) -> Option<Result<GenerateContentResponse, gemini_proto::Error>> {
+        self.next_chunk()
+    }
+    fn is_done(&self) -> bool {
+        ChunkDecoder::is_done(self)
+    }
+}
 
 fn run(pieces: &[&[u8]], format: StreamFormat, limit: usize) -> Outcome {
     let mut decoder = ChunkDecoder::with_max_event_size(format, limit);
-    let mut chunks = Vec::new();
-    let mut error = None;
-    let mut drain = |decoder: &mut ChunkDecoder| {
-        while let Some(item) = decoder.next_chunk() {
-            match item {
-                Ok(chunk) => {
-                    assert!(error.is_none(), "a chunk came after the terminal error");
-                    chunks.push(chunk);
-                }
-                Err(err) => {
-                    assert!(error.is_none(), "two terminal errors");
-                    error = Some((
-                        format!("{:?}", err.kind()),
-                        err.event_index(),
-                        err.byte_offset(),
-                        err.to_string(),
-                    ));
-                }
-            }
-        }
-    };
-    for piece in pieces {
-        decoder.push(piece);
-        drain(&mut decoder);
-    }
-    decoder.finish();
-    drain(&mut decoder);
-    assert!(decoder.is_done());
+    let (chunks, error) = collect(&mut decoder, pieces);
     assert_eq!(decoder.chunks_decoded(), chunks.len() as u64);
     (chunks, error, decoder.chunks_decoded())
 }

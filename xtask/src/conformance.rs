@@ -7,6 +7,11 @@
 //!   must match the body's events one for one (each compared with an independent parse of the event's
 //!   JSON), no error may be reported, and the aggregate's text and usage must equal what the events say
 //!   (the text computed independently from the raw JSON).
+//! - Interactions API captures (one event's data per line): every capture framed as SSE with
+//!   `event:` lines and LF, CRLF and CR line ends, decoded by the interactions event decoder under
+//!   the same split patterns. Every event must be written back equal to its recorded data, in
+//!   order, with no error, and the assembled interaction's text, step types and usage must be what
+//!   the payloads say (computed from the raw JSON).
 
 use std::path::{Path, PathBuf};
 
@@ -14,7 +19,7 @@ use gemini_proto::StreamFormat;
 use gemini_proto::sse::SseDecoder;
 use serde_json::Value;
 
-use crate::decode::{decode, kind_name};
+use crate::decode::{decode, decode_interaction, kind_name};
 use crate::files::{has_ext, list, workspace_root};
 use crate::rng::Split;
 
@@ -64,6 +69,12 @@ pub fn run(args: &[String]) -> Result<bool, String> {
         for file in list(dir, |p| !has_ext(p, "md"))? {
             run_capture(&file, &mut report)?;
         }
+    }
+    let interactions = list(&data.join("real-captures/interactions-api"), |p| {
+        p.to_string_lossy().ends_with(".jsonl")
+    })?;
+    for file in &interactions {
+        run_interaction_capture(file, &mut report)?;
     }
     println!("{} passed, {} failed", report.passed, report.failed);
     Ok(report.failed == 0)
@@ -354,6 +365,111 @@ fn check_capture(
     if actual_usage != expected_usage {
         return Err(format!(
             "aggregate usage {actual_usage:?} is not the last event's {expected_usage:?}"
+        ));
+    }
+    Ok(())
+}
+
+// ----- Interactions API captures ---------------------------------------------------------------
+
+/// The body Google sends for these event payloads: `event: TYPE` and `data: JSON` lines ending
+/// with `eol`, a blank line after each event.
+fn frame_interaction_events(payloads: &[Value], eol: &str) -> Vec<u8> {
+    let mut out = String::new();
+    for data in payloads {
+        let name = data["event_type"].as_str().unwrap_or("message");
+        out.push_str(&format!("event: {name}{eol}data: {data}{eol}{eol}"));
+    }
+    out.into_bytes()
+}
+
+fn run_interaction_capture(file: &Path, report: &mut Report) -> Result<(), String> {
+    let text = std::fs::read_to_string(file)
+        .map_err(|err| format!("reading {}: {err}", file.display()))?;
+    let name = file
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let payloads: Vec<Value> = match text
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(serde_json::from_str)
+        .collect()
+    {
+        Ok(payloads) => payloads,
+        Err(err) => {
+            report.record(&name, Err(format!("not one JSON object per line: {err}")));
+            return Ok(());
+        }
+    };
+    for (label, eol) in [("LF", "\n"), ("CRLF", "\r\n"), ("CR", "\r")] {
+        let body = frame_interaction_events(&payloads, eol);
+        let mut splits = vec![Split::Whole, Split::Fixed(1), Split::Fixed(7)];
+        splits.extend(RANDOM_SEEDS.map(Split::Random));
+        for split in splits {
+            report.record(
+                &format!("{name} {label} [{}]", split.label()),
+                check_interaction_capture(&body, &split, &payloads),
+            );
+        }
+    }
+    Ok(())
+}
+
+fn check_interaction_capture(body: &[u8], split: &Split, payloads: &[Value]) -> Result<(), String> {
+    let decoded = decode_interaction(body, split);
+    if let Some(err) = &decoded.error {
+        return Err(format!("unexpected {} error: {err}", kind_name(err.kind())));
+    }
+    if decoded.events.len() != payloads.len() {
+        return Err(format!(
+            "{} events decoded, the body has {}",
+            decoded.events.len(),
+            payloads.len()
+        ));
+    }
+    for (index, (event, data)) in decoded.events.iter().zip(payloads).enumerate() {
+        if &Value::Object(event.to_data()) != data {
+            return Err(format!("event {index} differs from its data"));
+        }
+    }
+    let text: String = payloads
+        .iter()
+        .filter(|d| d["delta"]["type"] == "text")
+        .filter_map(|d| d["delta"]["text"].as_str())
+        .collect();
+    if decoded.interaction.text().unwrap_or_default() != text {
+        return Err("the assembled text differs from the text deltas".into());
+    }
+    let expected_steps: Vec<&str> = payloads
+        .iter()
+        .filter(|d| d["event_type"] == "step.start")
+        .filter_map(|d| d["step"]["type"].as_str())
+        .collect();
+    let steps: Vec<&str> = decoded
+        .interaction
+        .steps
+        .iter()
+        .map(|s| s.type_name())
+        .collect();
+    if steps != expected_steps {
+        return Err(format!(
+            "steps {steps:?}, the events start {expected_steps:?}"
+        ));
+    }
+    let expected_usage = payloads
+        .iter()
+        .rev()
+        .find(|d| d["event_type"] == "interaction.completed")
+        .map(|d| d["interaction"]["usage"].clone());
+    let usage = decoded
+        .interaction
+        .usage
+        .as_ref()
+        .map(|u| serde_json::to_value(u).unwrap_or(Value::Null));
+    if usage != expected_usage {
+        return Err(format!(
+            "usage {usage:?}, the completed event says {expected_usage:?}"
         ));
     }
     Ok(())

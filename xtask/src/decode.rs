@@ -3,6 +3,8 @@
 //! * `--framing sse|json-array`: a streamed body. The file is read piece by piece and every chunk
 //!   is written out as soon as it is decoded, so memory does not grow with the number of events
 //!   (only the aggregate does, with the answer's content).
+//! * `--framing interactions`: a streamed Interactions API body (`event:`-framed SSE), read the
+//!   same way: every event as it is decoded, then the interaction the events assemble into.
 //! * `--framing response`: a unary body, parsed into the typed model and written back.
 //! * `--framing error --status N`: the body of a response with HTTP status `N`, classified.
 
@@ -12,6 +14,7 @@ use std::io::{self, BufWriter, Read, Write};
 use gemini_proto::aggregate::{Aggregator, Mark};
 use gemini_proto::chunk::ChunkDecoder;
 use gemini_proto::error::{classify_response, parse_error_body};
+use gemini_proto::interactions::{Assembler, EventDecoder, Interaction, InteractionEvent};
 use gemini_proto::types::{ContinuationToken, FinishReason, GenerateContentResponse};
 use gemini_proto::{Error, ErrorKind, StreamFormat};
 use http::{HeaderMap, StatusCode};
@@ -19,7 +22,7 @@ use serde_json::{Value, json};
 
 use crate::rng::{Split, Splitter};
 
-pub const HELP: &str = "usage: cargo xtask decode --framing sse|json-array [--split N|random:SEED] FILE
+pub const HELP: &str = "usage: cargo xtask decode --framing sse|json-array|interactions [--split N|random:SEED] FILE
        cargo xtask decode --framing response FILE
        cargo xtask decode --framing error --status N FILE
 
@@ -34,6 +37,11 @@ Decodes FILE with gemini-proto and prints one compact JSON line per item:
                     ended at the output cap: send it again with the token), \"resumable\" (the
                     stream broke after a checkpoint; \"confirmed\" is the answer up to the token)
                     or \"none\".
+  interactions      a streamed Interactions API body (`event:` lines, `data:` objects with their
+                    `event_type`): {\"event\": …} per event as it is decoded (unknown types
+                    included, as they came), at most one {\"error\": …}, and last
+                    {\"interaction\": …, \"complete\": true|false}: the events folded into the
+                    interaction, as a unary call returns it. Read piece by piece like sse.
   response          a unary generateContent body: {\"response\": …}, the typed model written
                     back, or {\"error\": …} when it is not one.
   error             the body of a response with HTTP status N: {\"error\": {\"kind\": \"api\",
@@ -175,7 +183,6 @@ pub fn decode_stream(
     out: &mut impl Write,
 ) -> io::Result<bool> {
     let mut stream = StreamDecode::new(format);
-    let mut splitter = Splitter::new(split);
     let mut sink = |item: Item| {
         let line = match item {
             Ok(chunk) => json!({ "chunk": chunk }),
@@ -183,17 +190,9 @@ pub fn decode_stream(
         };
         write_line(out, &line)
     };
-    let mut buf = vec![0; 64 * 1024];
-    loop {
-        let n = match input.read(&mut buf) {
-            Ok(0) => break,
-            Ok(n) => n,
-            Err(err) if err.kind() == io::ErrorKind::Interrupted => continue,
-            Err(err) => return Err(err),
-        };
-        splitter.feed(&buf[..n], &mut |piece| stream.push(piece, &mut sink))?;
-    }
-    splitter.finish(&mut |piece| stream.push(piece, &mut sink))?;
+    read_pieces(&mut input, split, &mut |piece| {
+        stream.push(piece, &mut sink)
+    })?;
     stream.decoder.finish();
     stream.drain(&mut sink)?;
     let continuation = stream.continuation();
@@ -205,6 +204,110 @@ pub fn decode_stream(
             "complete": complete,
             "continuation": continuation,
         }),
+    )?;
+    Ok(complete)
+}
+
+/// What decoding a whole Interactions API stream produced (for the conformance suite).
+pub struct DecodedInteraction {
+    pub events: Vec<InteractionEvent>,
+    pub error: Option<Error>,
+    pub interaction: Interaction,
+}
+
+/// An Interactions API stream, fed piece by piece to the event decoder and the assembler, each
+/// item handed to `sink` as soon as it is decoded.
+fn decode_events(
+    mut input: impl Read,
+    split: &Split,
+    sink: &mut impl FnMut(Result<&InteractionEvent, &Error>) -> io::Result<()>,
+) -> io::Result<(Assembler, bool)> {
+    let mut decoder = EventDecoder::new();
+    let mut assembler = Assembler::new();
+    let mut complete = true;
+    let mut drain = |decoder: &mut EventDecoder, assembler: &mut Assembler| -> io::Result<()> {
+        while let Some(item) = decoder.next_event() {
+            match item {
+                Ok(event) => {
+                    assembler.push(&event);
+                    sink(Ok(&event))?;
+                }
+                Err(err) => {
+                    complete = false;
+                    sink(Err(&err))?;
+                }
+            }
+        }
+        Ok(())
+    };
+    read_pieces(&mut input, split, &mut |piece| {
+        decoder.push(piece);
+        drain(&mut decoder, &mut assembler)
+    })?;
+    decoder.finish();
+    drain(&mut decoder, &mut assembler)?;
+    Ok((assembler, complete))
+}
+
+/// Reads `input` to its end and hands its bytes to `f` in the pieces `split` makes, whatever the
+/// sizes of the reads.
+fn read_pieces(
+    input: &mut impl Read,
+    split: &Split,
+    f: &mut impl FnMut(&[u8]) -> io::Result<()>,
+) -> io::Result<()> {
+    let mut splitter = Splitter::new(split);
+    let mut buf = vec![0; 64 * 1024];
+    loop {
+        let n = match input.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(err) if err.kind() == io::ErrorKind::Interrupted => continue,
+            Err(err) => return Err(err),
+        };
+        splitter.feed(&buf[..n], f)?;
+    }
+    splitter.finish(f)
+}
+
+/// Decodes a whole Interactions API stream fed in the pieces `split` makes.
+pub fn decode_interaction(body: &[u8], split: &Split) -> DecodedInteraction {
+    let mut events = Vec::new();
+    let mut error = None;
+    let outcome = decode_events(body, split, &mut |item| {
+        match item {
+            Ok(event) => events.push(event.clone()),
+            Err(err) => error = Some(err.clone()),
+        }
+        Ok(())
+    });
+    let interaction =
+        outcome.map_or_else(|_| Interaction::default(), |(a, _)| a.into_interaction());
+    DecodedInteraction {
+        events,
+        error,
+        interaction,
+    }
+}
+
+/// Decodes an Interactions API stream read from `input`, writing each line to `out` as soon as it
+/// is known: `{"event": …}` per event, at most one `{"error": …}`, and last `{"interaction": …,
+/// "complete": …}`.
+pub fn decode_interaction_stream(
+    input: impl Read,
+    split: &Split,
+    out: &mut impl Write,
+) -> io::Result<bool> {
+    let (assembler, complete) = decode_events(input, split, &mut |item| {
+        let line = match item {
+            Ok(event) => json!({ "event": event }),
+            Err(err) => error_json(err),
+        };
+        write_line(out, &line)
+    })?;
+    write_line(
+        out,
+        &json!({ "interaction": assembler.into_interaction(), "complete": complete }),
     )?;
     Ok(complete)
 }
@@ -264,6 +367,7 @@ pub fn error_json(err: &Error) -> Value {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Framing {
     Stream(StreamFormat),
+    Interactions,
     Response,
     Error,
 }
@@ -272,10 +376,11 @@ pub fn parse_framing(text: &str) -> Result<Framing, String> {
     match text {
         "sse" => Ok(Framing::Stream(StreamFormat::Sse)),
         "json-array" => Ok(Framing::Stream(StreamFormat::JsonArray)),
+        "interactions" => Ok(Framing::Interactions),
         "response" => Ok(Framing::Response),
         "error" => Ok(Framing::Error),
         other => Err(format!(
-            "--framing takes sse, json-array, response or error, not {other:?}"
+            "--framing takes sse, json-array, interactions, response or error, not {other:?}"
         )),
     }
 }
@@ -313,8 +418,8 @@ pub fn run(args: &[String]) -> Result<bool, String> {
             other => return Err(format!("unexpected argument {other:?}")),
         }
     }
-    let framing =
-        framing.ok_or("--framing sse|json-array|response|error is required (see --help)")?;
+    let framing = framing
+        .ok_or("--framing sse|json-array|interactions|response|error is required (see --help)")?;
     let file = file.ok_or("a FILE to decode is required (see --help)")?;
     let read_whole = || std::fs::read(&file).map_err(|err| format!("reading {file}: {err}"));
     let stdout = io::stdout();
@@ -327,9 +432,16 @@ pub fn run(args: &[String]) -> Result<bool, String> {
             let input = File::open(&file).map_err(|err| format!("reading {file}: {err}"))?;
             decode_stream(input, format, &split.unwrap_or(Split::Whole), &mut out).map(|_| ())
         }
+        Framing::Interactions => {
+            if status.is_some() {
+                return Err("--status goes with --framing error".into());
+            }
+            let input = File::open(&file).map_err(|err| format!("reading {file}: {err}"))?;
+            decode_interaction_stream(input, &split.unwrap_or(Split::Whole), &mut out).map(|_| ())
+        }
         Framing::Response | Framing::Error => {
             if split.is_some() {
-                return Err("--split goes with --framing sse or json-array".into());
+                return Err("--split goes with --framing sse, json-array or interactions".into());
             }
             let value = if framing == Framing::Response {
                 if status.is_some() {

@@ -12,7 +12,14 @@ use std::process::{Command, Stdio};
 use crate::files::{has_ext, list, workspace_root};
 
 /// Every target of `fuzz/Cargo.toml`, in the order they run.
-pub const TARGETS: [&str; 5] = ["sse", "json_array", "chunk", "aggregate", "error_body"];
+pub const TARGETS: [&str; 6] = [
+    "sse",
+    "json_array",
+    "chunk",
+    "aggregate",
+    "error_body",
+    "interactions",
+];
 
 /// Seconds per target when `--time` is not given.
 const DEFAULT_SECONDS: u64 = 60;
@@ -141,6 +148,7 @@ fn seed_set(target: &str) -> &'static str {
     match target {
         "error_body" => "errors",
         "aggregate" => "bodies",
+        "interactions" => "interactions",
         _ => "framed",
     }
 }
@@ -150,7 +158,9 @@ fn seed_set(target: &str) -> &'static str {
 /// * `bodies`: every streamed capture (SSE and JSON array) as it is;
 /// * `framed`: the same bodies behind the two header bytes of `fuzz_targets/split.rs` (no cut
 ///   points, no size limit), for the targets that split their input;
-/// * `errors`: every error capture, and the unary bodies, behind a status selector byte.
+/// * `errors`: every error capture, and the unary bodies, behind a status selector byte;
+/// * `interactions`: every Interactions API capture framed as Google sends it (`event:` and
+///   `data:` lines), behind the two header bytes.
 fn write_seeds(root: &Path, dir: &Path) -> Result<PathBuf, String> {
     let captures = root.join("tests/data/real-captures");
     let mut streamed = Vec::new();
@@ -171,6 +181,21 @@ fn write_seeds(root: &Path, dir: &Path) -> Result<PathBuf, String> {
             bytes.extend(read(file)?);
             write(&out, file, &bytes)?;
         }
+    }
+    let out = dir.join("interactions");
+    std::fs::create_dir_all(&out).map_err(|err| format!("creating {}: {err}", out.display()))?;
+    let interactions = list(&captures.join("interactions-api"), |p| has_ext(p, "jsonl"))?;
+    for file in &interactions {
+        let text = String::from_utf8_lossy(&read(file)?).into_owned();
+        let mut bytes = vec![0u8, 0u8];
+        for line in text.lines().filter(|l| !l.trim().is_empty()) {
+            let name = serde_json::from_str::<serde_json::Value>(line)
+                .ok()
+                .and_then(|v| v["event_type"].as_str().map(str::to_owned))
+                .unwrap_or_default();
+            bytes.extend(format!("event: {name}\ndata: {line}\n\n").into_bytes());
+        }
+        write(&out, file, &bytes)?;
     }
     let out = dir.join("errors");
     std::fs::create_dir_all(&out).map_err(|err| format!("creating {}: {err}", out.display()))?;

@@ -2,8 +2,8 @@
 //!
 //! Commands:
 //! - `conformance [FILE|DIR]...`: the streaming conformance suite (SSE vectors and real captures).
-//! - `decode --framing sse|json-array|response|error [--split …] [--status N] FILE`: decode one body,
-//!   print JSON lines.
+//! - `decode --framing sse|json-array|interactions|response|error [--split …] [--status N] FILE`:
+//!   decode one body, print JSON lines.
 //! - `fuzz [--time SECONDS] [TARGET]...`: run the cargo-fuzz targets (nightly; installs cargo-fuzz).
 //! - `msrv`: check that no runtime dependency needs a newer Rust than the workspace's `rust-version`.
 //! - `sans-io`: check that gemini-proto depends on no I/O or async crate.
@@ -25,14 +25,17 @@ commands:
   conformance [FILE|DIR]...
       Run the streaming conformance suite: every SSE vector of tests/data/sse-vectors fed whole,
       one byte at a time and at seeded random split points, and every real capture of
-      tests/data/real-captures/stream-sse and stream-jsonarray decoded under several split patterns.
+      tests/data/real-captures/stream-sse and stream-jsonarray decoded under several split patterns,
+      and every Interactions API capture (interactions-api/*.payloads-*.jsonl) framed as SSE with
+      LF, CRLF and CR line ends and decoded under the same split patterns.
       Extra arguments add vector files (*.json in the sse-vectors/1 format) or capture directories
       (*.sse bodies, or JSON-array bodies). Prints `FAIL <case>` per failure and `N passed, M failed`.
-  decode --framing sse|json-array [--split N|random:SEED] FILE
+  decode --framing sse|json-array|interactions [--split N|random:SEED] FILE
   decode --framing response FILE
   decode --framing error --status N FILE
       Decode a body and print compact JSON lines: for a stream {\"chunk\": …} per chunk as it is
-      decoded, at most one {\"error\": …}, and last {\"aggregate\": …, \"complete\": true|false};
+      decoded, at most one {\"error\": …}, and last {\"aggregate\": …, \"complete\": true|false}
+      ({\"event\": …} per event and last {\"interaction\": …, \"complete\": …} for interactions);
       for a unary body {\"response\": …}; for an error body {\"error\": {\"kind\": \"api\"|\"http\", …}}.
       `cargo xtask decode --help` says more.
   fuzz [--time SECONDS] [TARGET]...

@@ -166,7 +166,95 @@ fn decode_answers_help() {
         .unwrap();
     assert!(output.status.success());
     let help = String::from_utf8(output.stdout).unwrap();
-    for framing in ["sse", "json-array", "response", "error --status N"] {
+    for framing in [
+        "sse",
+        "json-array",
+        "interactions",
+        "response",
+        "error --status N",
+    ] {
         assert!(help.contains(framing), "{help}");
     }
+}
+
+#[test]
+fn every_interaction_capture_decodes_event_by_event_then_into_its_interaction() {
+    let dir =
+        std::env::temp_dir().join(format!("xtask-decode-interactions-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let mut checked = 0;
+    for entry in manifest()
+        .iter()
+        .filter(|e| e["kind"] == "interactions-api-stream-payloads")
+    {
+        let payloads: Vec<Value> =
+            std::fs::read_to_string(captures().join(entry["file"].as_str().unwrap()))
+                .unwrap()
+                .lines()
+                .map(|l| serde_json::from_str(l).unwrap())
+                .collect();
+        // Framed as Google sends it, with CRLF line ends.
+        let body: String = payloads
+            .iter()
+            .map(|d| {
+                format!(
+                    "event: {}\r\ndata: {d}\r\n\r\n",
+                    d["event_type"].as_str().unwrap()
+                )
+            })
+            .collect();
+        let file = dir.join(format!("capture-{checked}.sse"));
+        std::fs::write(&file, body).unwrap();
+        let output = Command::new(env!("CARGO_BIN_EXE_xtask"))
+            .args(["decode", "--framing", "interactions", "--split", "3"])
+            .arg(&file)
+            .output()
+            .unwrap();
+        assert!(output.status.success());
+        let lines: Vec<Value> = String::from_utf8(output.stdout)
+            .unwrap()
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        let (last, events) = lines.split_last().unwrap();
+        let events: Vec<&Value> = events.iter().map(|l| &l["event"]).collect();
+        assert_eq!(
+            events,
+            payloads.iter().collect::<Vec<_>>(),
+            "{}",
+            entry["file"]
+        );
+        assert_eq!(last["complete"], true);
+        let completed = &payloads.last().unwrap()["interaction"];
+        assert_eq!(last["interaction"]["usage"], completed["usage"]);
+        assert_eq!(last["interaction"]["status"], completed["status"]);
+        let starts = payloads
+            .iter()
+            .filter(|d| d["event_type"] == "step.start")
+            .count();
+        assert_eq!(
+            last["interaction"]["steps"].as_array().unwrap().len(),
+            starts
+        );
+        checked += 1;
+    }
+    assert_eq!(checked, 8);
+    // Cut short: the events that arrived, an error, and the interaction so far.
+    let file = dir.join("cut.sse");
+    std::fs::write(&file, "event: interaction.created\ndata: {\"interaction\":{\"id\":\"v1_a\",\"status\":\"in_progress\"},\"event_type\":\"interaction.created\"}\n\nevent: step.st").unwrap();
+    let output = Command::new(env!("CARGO_BIN_EXE_xtask"))
+        .args(["decode", "--framing", "interactions"])
+        .arg(&file)
+        .output()
+        .unwrap();
+    let lines: Vec<Value> = String::from_utf8(output.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 3);
+    assert_eq!(lines[1]["error"]["kind"], "truncated");
+    assert_eq!(lines[2]["interaction"]["id"], "v1_a");
+    assert_eq!(lines[2]["complete"], false);
+    std::fs::remove_dir_all(&dir).unwrap();
 }

@@ -2,9 +2,11 @@
 //!
 //! `gemini-emulator` answers `generateContent`, `streamGenerateContent` (SSE with `alt=sse`, JSON
 //! array without), `countTokens`, `embedContent`, `batchEmbedContents`, `models.list` and
-//! `models.get` under `/v1beta` and `/v1`, with Google's byte layout, headers and error bodies. Its
-//! output is a pure function of the request, it injects faults on demand (HTTP errors, mid-stream
-//! errors, resets, stalls, odd framing, …) and it can replay recorded bodies byte for byte.
+//! `models.get` under `/v1beta` and `/v1` — and the Interactions API (`/v1beta/interactions`:
+//! create, streamed or not, get, stream from an event id, cancel, delete) — with Google's byte
+//! layout, headers and error bodies. Its output is a pure function of the request, it injects
+//! faults on demand (HTTP errors, mid-stream errors, resets, stalls, odd framing, …) and it can
+//! replay recorded bodies byte for byte.
 //!
 //! # Use from async code
 //!
@@ -59,6 +61,7 @@ mod catalogue;
 mod continuation;
 mod fault;
 mod generate;
+mod interactions;
 mod json;
 pub mod limits;
 mod replay;

@@ -54,3 +54,12 @@ pub const MAX_WORKER_THREADS: usize = 256;
 /// The most bytes of strings (`minLength` padding included) and of values copied from the schema
 /// (`const`, `enum`) one schema-shaped answer may hold: 16 MiB.
 pub const MAX_SCHEMA_ANSWER_BYTES: usize = 16 << 20;
+
+/// The most interactions the emulator keeps (for `GET`, resumed streams and
+/// `previous_interaction_id`); past it the oldest are forgotten, and a request naming one gets
+/// 404 `NOT_FOUND`.
+pub const MAX_STORED_INTERACTIONS: usize = 10_000;
+
+/// The most memory the kept interactions may take, about (their events and turns): 256 MiB; past
+/// it the oldest are forgotten (the newest is always kept).
+pub const MAX_STORED_INTERACTION_BYTES: usize = 256 << 20;

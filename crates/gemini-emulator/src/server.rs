@@ -59,6 +59,8 @@ pub(crate) struct Shared {
     pub attempts: Mutex<HashMap<u64, u32>>,
     replay: Option<Replay>,
     pub tls: Option<crate::tls::Tls>,
+    /// Stored interactions (the Interactions API).
+    pub(crate) interactions: crate::interactions::Store,
     n_requests: AtomicU64,
     active_streams: AtomicUsize,
     peak_streams: AtomicUsize,
@@ -82,6 +84,7 @@ impl Shared {
             attempts: Mutex::new(HashMap::new()),
             replay,
             tls,
+            interactions: crate::interactions::Store::default(),
             n_requests: AtomicU64::new(0),
             active_streams: AtomicUsize::new(0),
             peak_streams: AtomicUsize::new(0),
@@ -237,7 +240,7 @@ impl AsyncWrite for CtrlIo {
 }
 
 /// Response body: whole, or fed by a producer task one write at a time.
-enum EmuBody {
+pub(crate) enum EmuBody {
     Full(Option<Bytes>),
     Stream {
         rx: mpsc::Receiver<Msg>,
@@ -488,8 +491,9 @@ async fn handle(
     if let Some(err) = body_error {
         return error_response(&err, mode);
     }
+    let interactions = rest == "interactions" || rest.starts_with("interactions/");
     if !matches!(version, "v1" | "v1beta" | "v1alpha")
-        || !(rest == "models" || rest.starts_with("models/"))
+        || !(interactions || rest == "models" || rest.starts_with("models/"))
     {
         return error_response(&api_error(404, format!("Method not found: {path}")), mode);
     }
@@ -539,6 +543,18 @@ async fn handle(
                 );
             }
         }
+    }
+    if interactions {
+        let request = crate::interactions::Request {
+            method: &parts.method,
+            version,
+            rest,
+            path: &path,
+            query: &pairs,
+            body: &body,
+            scenario: header(SCENARIO_HEADER),
+        };
+        return crate::interactions::handle(&shared, &ctrl, request, spec);
     }
     let (model_id, suffix) = match &target {
         Some(t) => match t.split_once('@') {
@@ -1423,4 +1439,73 @@ fn serve_replay(
         );
     }
     resp
+}
+
+// What the Interactions API (`crate::interactions`) answers with.
+
+/// A JSON error response.
+pub(crate) fn json_error(err: &ApiError) -> Response<EmuBody> {
+    error_response(err, Mode::Unary)
+}
+
+/// An error response to a request for a stream.
+pub(crate) fn stream_error(err: &ApiError) -> Response<EmuBody> {
+    error_response(err, Mode::Sse)
+}
+
+/// A 200 JSON answer.
+pub(crate) fn json_answer<T: Serialize + ?Sized>(value: &T) -> Response<EmuBody> {
+    json_ok(value, Mode::Unary)
+}
+
+/// A 200 `text/event-stream` written by `steps`, with the byte-level faults of `spec`.
+pub(crate) fn stream_answer(
+    shared: &Arc<Shared>,
+    ctrl: &Arc<ConnCtrl>,
+    steps: Vec<Step>,
+    spec: &FaultSpec,
+) -> Response<EmuBody> {
+    let pace = shared.config.pace;
+    stream_response(
+        shared,
+        ctrl,
+        steps,
+        ByteFaults::of(spec),
+        Mode::Sse,
+        pace,
+        true,
+    )
+}
+
+/// `byte-writes` of `spec`: every byte of the response in its own write.
+pub(crate) fn byte_writes(ctrl: &ConnCtrl, spec: &FaultSpec) {
+    if spec.faults().contains(&Fault::ByteWrites) {
+        ctrl.byte_writes.store(true, Ordering::Relaxed);
+    }
+}
+
+/// `http=` and `fail-first=` of `spec`, which answer before any body.
+pub(crate) fn refusal(
+    shared: &Shared,
+    spec: &FaultSpec,
+    request: &crate::interactions::Request<'_>,
+    stream: bool,
+    model: Option<&str>,
+) -> Option<Response<EmuBody>> {
+    let mode = if stream { Mode::Sse } else { Mode::Unary };
+    early_faults(
+        shared,
+        spec,
+        request.method,
+        request.path,
+        request.body,
+        request.scenario.clone(),
+        mode,
+        model,
+    )
+}
+
+/// Google's 400 `INVALID_ARGUMENT` with a `BadRequest` detail.
+pub(crate) fn invalid_argument(message: String) -> ApiError {
+    bad_request(message)
 }

@@ -47,7 +47,7 @@ use crate::encoding::{BOM, parse_json};
 use crate::error::{ApiError, Error};
 use crate::json_array::{JsonArrayDecoder, JsonArrayError};
 use crate::request::StreamFormat;
-use crate::sse::{DEFAULT_MAX_EVENT_SIZE, SseDecoder};
+use crate::sse::{DEFAULT_MAX_EVENT_SIZE, SseDecoder, SseEvent};
 use crate::types::GenerateContentResponse;
 
 /// Where a decoded item sits in the body.
@@ -59,12 +59,83 @@ struct Position {
 
 #[derive(Debug)]
 enum Framing {
-    Sse {
-        decoder: Box<SseDecoder>,
-        /// Watches the raw bytes for JSON that is not inside the SSE framing.
-        sniffer: RawJsonSniffer,
-    },
+    Sse(SniffedSse),
     JsonArray(JsonArrayDecoder),
+}
+
+/// An SSE body as Google's streams are read: the SSE decoder, with the [`RawJsonSniffer`] in front
+/// of it catching an error object written outside the framing. Shared by every SSE-framed decoder
+/// of the crate, so that all of them report in-band errors, oversized events and truncation alike.
+#[derive(Debug)]
+pub(crate) struct SniffedSse {
+    decoder: Box<SseDecoder>,
+    /// Watches the raw bytes for JSON that is not inside the SSE framing.
+    sniffer: RawJsonSniffer,
+    max_event_size: usize,
+}
+
+impl SniffedSse {
+    pub(crate) fn new(max_event_size: usize) -> Self {
+        Self {
+            decoder: Box::new(SseDecoder::with_max_event_size(max_event_size)),
+            sniffer: RawJsonSniffer::new(),
+            max_event_size,
+        }
+    }
+
+    /// Feeds a piece of the body, handing every event it completes to `accept` (true: the event
+    /// counts as an item; an error ends the stream). Returns the error that ends the stream, if
+    /// any; `items` is the number of items before this piece (the index of an error after them).
+    pub(crate) fn push(
+        &mut self,
+        bytes: &[u8],
+        mut items: u64,
+        mut accept: impl FnMut(SseEvent) -> Result<bool, Error>,
+    ) -> Option<Error> {
+        let sse = self.sniffer.sse_prefix(bytes, self.max_event_size);
+        let pushed = self.decoder.push(&bytes[..sse]);
+        // Events completed before anything else went wrong come first.
+        while let Some(event) = self.decoder.next_event() {
+            match accept(event) {
+                Ok(counted) => items += u64::from(counted),
+                Err(error) => return Some(error),
+            }
+        }
+        if let Err(err) = pushed {
+            return Some(
+                Error::too_large(err.limit)
+                    .with_event_index(err.index)
+                    .with_byte_offset(err.offset),
+            );
+        }
+        if self.sniffer.capturing() {
+            return self
+                .sniffer
+                .capture(&bytes[sse..])
+                .map(|found| match found {
+                    Ok((offset, json)) => injected_error(&json, offset, items),
+                    Err(err) => err.with_event_index(items),
+                });
+        }
+        None
+    }
+
+    /// The body ended: the error of a body cut inside an event or an injected JSON value.
+    pub(crate) fn finish(&mut self, items: u64) -> Option<Error> {
+        if let Some(err) = self.sniffer.finish() {
+            return Some(err.with_event_index(items));
+        }
+        self.decoder.finish().map(|discarded| {
+            Error::truncated(&[])
+                .with_event_index(items)
+                .with_byte_offset(discarded.offset)
+        })
+    }
+
+    /// The SSE `id:` in effect.
+    pub(crate) fn last_event_id(&self) -> &str {
+        self.decoder.last_event_id()
+    }
 }
 
 /// Finds a JSON value that starts at the beginning of a line of an SSE body.
@@ -209,7 +280,6 @@ fn framing_error(err: JsonArrayError, base: u64) -> Error {
 #[derive(Debug)]
 pub struct ChunkDecoder {
     framing: Framing,
-    max_event_size: usize,
     ready: VecDeque<GenerateContentResponse>,
     error: Option<Error>,
     /// The terminal error has been handed out, or decoding finished cleanly.
@@ -232,14 +302,10 @@ impl ChunkDecoder {
             StreamFormat::JsonArray => {
                 Framing::JsonArray(JsonArrayDecoder::with_max_element_size(max_event_size))
             }
-            _ => Framing::Sse {
-                decoder: Box::new(SseDecoder::with_max_event_size(max_event_size)),
-                sniffer: RawJsonSniffer::new(),
-            },
+            _ => Framing::Sse(SniffedSse::new(max_event_size)),
         };
         Self {
             framing,
-            max_event_size,
             ready: VecDeque::new(),
             error: None,
             done: false,
@@ -256,42 +322,29 @@ impl ChunkDecoder {
             return;
         }
         match &mut self.framing {
-            Framing::Sse { decoder, sniffer } => {
-                let sse = sniffer.sse_prefix(bytes, self.max_event_size);
-                let pushed = decoder.push(&bytes[..sse]);
-                // Events completed before anything else went wrong come first.
-                while let Some(event) = decoder.next_event() {
+            Framing::Sse(sse) => {
+                let (ready, saw_finish, chunks) =
+                    (&mut self.ready, &mut self.saw_finish, &mut self.chunks);
+                let before = *chunks;
+                self.error = sse.push(bytes, before, |event| {
                     let position = Position {
                         index: event.index,
                         offset: event.offset,
                     };
-                    if !Self::accept(
-                        &mut self.ready,
-                        &mut self.saw_finish,
-                        &mut self.chunks,
+                    let mut error = None;
+                    if Self::accept(
+                        ready,
+                        saw_finish,
+                        chunks,
                         event.data.as_bytes(),
                         position,
-                        &mut self.error,
+                        &mut error,
                     ) {
-                        return;
+                        Ok(true)
+                    } else {
+                        Err(error.unwrap_or_else(Error::incomplete))
                     }
-                }
-                if let Err(err) = pushed {
-                    self.error = Some(
-                        Error::too_large(err.limit)
-                            .with_event_index(err.index)
-                            .with_byte_offset(err.offset),
-                    );
-                    return;
-                }
-                if sniffer.capturing()
-                    && let Some(found) = sniffer.capture(&bytes[sse..])
-                {
-                    self.error = Some(match found {
-                        Ok((offset, json)) => injected_error(&json, offset, self.chunks),
-                        Err(err) => err.with_event_index(self.chunks),
-                    });
-                }
+                });
             }
             Framing::JsonArray(decoder) => {
                 let pushed = decoder.push(bytes);
@@ -326,17 +379,9 @@ impl ChunkDecoder {
         }
         self.finished_input = true;
         match &mut self.framing {
-            Framing::Sse { decoder, sniffer } => {
-                if let Some(err) = sniffer.finish() {
-                    self.error = Some(err.with_event_index(self.chunks));
-                    return;
-                }
-                if let Some(discarded) = decoder.finish() {
-                    self.error = Some(
-                        Error::truncated(&[])
-                            .with_event_index(self.chunks)
-                            .with_byte_offset(discarded.offset),
-                    );
+            Framing::Sse(sse) => {
+                if let Some(err) = sse.finish(self.chunks) {
+                    self.error = Some(err);
                     return;
                 }
             }
@@ -364,20 +409,12 @@ impl ChunkDecoder {
     /// The next decoded item: chunks in order, then at most one terminal error. `None` means "nothing
     /// more for now" before [`finish`](Self::finish), and "the end" after it.
     pub fn next_chunk(&mut self) -> Option<Result<GenerateContentResponse, Error>> {
-        if let Some(chunk) = self.ready.pop_front() {
-            return Some(Ok(chunk));
-        }
-        if self.done {
-            return None;
-        }
-        if let Some(err) = self.error.take() {
-            self.done = true;
-            return Some(Err(err));
-        }
-        if self.finished_input {
-            self.done = true;
-        }
-        None
+        next_item(
+            &mut self.ready,
+            &mut self.error,
+            &mut self.done,
+            self.finished_input,
+        )
     }
 
     /// The number of chunks decoded so far.
@@ -421,6 +458,31 @@ impl ChunkDecoder {
             }
         }
     }
+}
+
+/// The next item of a stream decoder: the items ready, in order, then at most one terminal error;
+/// `None` for "nothing more for now" until the body ended (`finished`), then for "the end" (and
+/// `done` is set).
+pub(crate) fn next_item<T>(
+    ready: &mut VecDeque<T>,
+    error: &mut Option<Error>,
+    done: &mut bool,
+    finished: bool,
+) -> Option<Result<T, Error>> {
+    if let Some(item) = ready.pop_front() {
+        return Some(Ok(item));
+    }
+    if *done {
+        return None;
+    }
+    if let Some(err) = error.take() {
+        *done = true;
+        return Some(Err(err));
+    }
+    if finished {
+        *done = true;
+    }
+    None
 }
 
 /// A JSON value found outside the SSE framing.

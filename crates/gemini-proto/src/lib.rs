@@ -2,7 +2,8 @@
 //!
 //! `gemini-proto` knows everything about the Gemini API except how to move bytes: the typed data model,
 //! request building, stream framing (SSE and JSON array), chunk decoding, aggregation, error
-//! classification, retry decisions and chat state. It performs no I/O, spawns nothing and never reads
+//! classification, retry decisions and chat state — for `generateContent` and for the Interactions
+//! API ([`interactions`]). It performs no I/O, spawns nothing and never reads
 //! the clock; time and randomness are always arguments. Every async or blocking client is a thin
 //! loop around the types in this crate.
 //!
@@ -38,6 +39,7 @@ pub mod call;
 pub mod chat;
 pub mod chunk;
 mod encoding;
+pub mod interactions;
 pub mod json_array;
 pub mod sse;
 

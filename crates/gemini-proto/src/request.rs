@@ -232,7 +232,7 @@ impl Api {
         }
     }
 
-    fn post<T: Serialize>(
+    pub(crate) fn post<T: Serialize>(
         &self,
         path: &str,
         body: &T,
@@ -252,7 +252,7 @@ impl Api {
         self.base_request(Method::GET, path, "application/json", Bytes::new())
     }
 
-    fn base_request(
+    pub(crate) fn base_request(
         &self,
         method: Method,
         path: &str,
@@ -372,6 +372,6 @@ const NOT_UNRESERVED: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHA
     .remove(b'~');
 
 /// Percent-encodes everything outside the URL "unreserved" set.
-fn percent_encode(text: &str) -> String {
+pub(crate) fn percent_encode(text: &str) -> String {
     percent_encoding::utf8_percent_encode(text, NOT_UNRESERVED).to_string()
 }

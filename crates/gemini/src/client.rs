@@ -117,6 +117,11 @@ impl Client {
         Chats::new(self.clone())
     }
 
+    /// The Interactions API: create (unary or streamed), get, resume a stream, cancel, delete.
+    pub fn interactions(&self) -> crate::Interactions {
+        crate::Interactions::new(self.clone())
+    }
+
     /// The base URL requests go to.
     pub fn base_url(&self) -> &str {
         self.inner.api.endpoint().base_url()

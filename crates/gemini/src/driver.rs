@@ -54,7 +54,7 @@ impl Sleeper {
         }
     }
 
-    fn sleep(&self, duration: Duration) -> SleepFuture {
+    pub(crate) fn sleep(&self, duration: Duration) -> SleepFuture {
         match self {
             Sleeper::Fixed(sleep) => sleep.sleep(duration),
             Sleeper::Detect => {

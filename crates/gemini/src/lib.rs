@@ -29,6 +29,9 @@
 //!   instruction, tools, safety settings, thinking, a response schema, then `.await` them.
 //!   Contents can be a prompt, parts (text, images by URI or inline bytes), a
 //!   [`Content`](types::Content) or a whole conversation.
+//! * **Interact** with [`Client::interactions`], the Interactions API: typed steps, events
+//!   streamed as they come and resumed from the last event id when a connection drops,
+//!   conversations kept by the service, background runs polled or streamed.
 //! * **Chat** with [`Client::chats`]: a [`Chat`] keeps the history, adding each exchange once it
 //!   completes, and never records a failed one.
 //! * **Stream well**: every chunk is decoded however the network splits the bytes; a broken
@@ -96,6 +99,8 @@
 mod chat;
 mod client;
 mod driver;
+mod interaction_stream;
+pub mod interactions;
 mod models;
 mod options;
 mod stream;
@@ -106,6 +111,8 @@ pub mod blocking;
 pub use chat::{Chat, ChatStream, Chats, SendMessage, SendMessageStream};
 pub use client::{API_KEY_VARIABLES, BASE_URL_VARIABLE, Client, ClientBuilder};
 pub use driver::{AbortHandle, CallFuture};
+pub use interaction_stream::{InteractionStream, InteractionTextStream};
+pub use interactions::Interactions;
 pub use models::{
     BatchEmbedContents, CountTokens, EmbedContent, GenerateContent, GenerateContentStream,
     GetModel, ModelList, Models,

@@ -304,8 +304,8 @@ pub(crate) fn generate_driver(
     ))
 }
 
-/// Runs an exchange with a JSON answer to its end.
-fn exchange<T>(
+/// Runs an exchange with a JSON answer to its end (`model`: what the span names).
+pub(crate) fn exchange<T>(
     client: &Client,
     endpoint: &'static str,
     model: &str,

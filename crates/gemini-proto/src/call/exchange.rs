@@ -77,31 +77,12 @@ impl<T: DeserializeOwned> Exchange<T> {
         }
     }
 
-    /// Uses `policy` to decide about retries (default: [`RetryPolicy::default`]).
-    #[must_use]
-    pub fn with_retry_policy(mut self, policy: RetryPolicy) -> Self {
-        self.requests.attempts_mut().set_policy(policy);
-        self
-    }
-
-    /// Seeds the jitter of the retry backoff.
-    #[must_use]
-    pub fn with_seed(mut self, seed: u64) -> Self {
-        self.requests.attempts_mut().reseed(seed);
-        self
-    }
+    super::request_settings!();
 
     /// The most bytes of a successful answer read (default [`DEFAULT_MAX_ANSWER`]).
     #[must_use]
     pub fn with_max_answer(mut self, bytes: usize) -> Self {
         self.max_answer = bytes;
-        self
-    }
-
-    /// The most bytes of an error response read (default [`DEFAULT_MAX_ERROR_BODY`]).
-    #[must_use]
-    pub fn with_max_error_body(mut self, bytes: usize) -> Self {
-        self.max_error_body = bytes;
         self
     }
 

@@ -29,17 +29,7 @@ enum Mode {
     Unary,
 }
 
-#[derive(Debug)]
-enum State {
-    /// The next poll sends an attempt.
-    Ready,
-    AwaitingHead,
-    /// A successful stream is being decoded.
-    Streaming(Box<ChunkDecoder>),
-    /// A unary answer, or an error response, is being read.
-    Collecting(Collected),
-    Finished,
-}
+type State = super::phase::Phase<ChunkDecoder>;
 
 /// What one hop (one request of the answer, with its retries and reconnects) has seen.
 #[derive(Debug, Default)]
@@ -235,32 +225,12 @@ impl GenerateCall {
         })
     }
 
-    /// Uses `policy` to decide about retries (default: [`RetryPolicy::default`]).
-    #[must_use]
-    pub fn with_retry_policy(mut self, policy: RetryPolicy) -> Self {
-        self.requests.attempts_mut().set_policy(policy);
-        self
-    }
-
-    /// Seeds the jitter of the retry backoff (any value; the default is fixed, so pass a random
-    /// one to keep many clients from retrying in step).
-    #[must_use]
-    pub fn with_seed(mut self, seed: u64) -> Self {
-        self.requests.attempts_mut().reseed(seed);
-        self
-    }
+    super::request_settings!();
 
     /// The largest stream event, or unary answer, accepted (default 64 MiB, enough for images).
     #[must_use]
     pub fn with_max_event_size(mut self, bytes: usize) -> Self {
         self.max_event_size = bytes;
-        self
-    }
-
-    /// The most bytes of an error response read (default [`DEFAULT_MAX_ERROR_BODY`]).
-    #[must_use]
-    pub fn with_max_error_body(mut self, bytes: usize) -> Self {
-        self.max_error_body = bytes;
         self
     }
 
@@ -757,26 +727,15 @@ impl Call for GenerateCall {
     }
 
     fn handle_frame(&mut self, bytes: &[u8]) {
-        match &mut self.state {
-            State::Streaming(decoder) => decoder.push(bytes),
-            State::Collecting(body) => body.push(bytes),
-            _ => {}
-        }
+        self.state.frame(bytes);
     }
 
     fn handle_end(&mut self) {
-        match &mut self.state {
-            State::Streaming(decoder) => decoder.finish(),
-            State::Collecting(body) => body.end(),
-            _ => {}
-        }
+        self.state.end();
     }
 
     fn handle_transport_error(&mut self, error: Error) {
-        if matches!(
-            self.state,
-            State::AwaitingHead | State::Streaming(_) | State::Collecting(_)
-        ) {
+        if self.state.in_request() {
             self.requests.handle_transport_error(error);
         }
     }

@@ -73,12 +73,17 @@
 //! * [`Exchange`]: any other request whose answer is one JSON document (`countTokens`,
 //!   `embedContent`, `models.get`, a page of `models.list`), with the same retries.
 //! * [`ModelPages`]: the pages of `models.list`, one [`Exchange`] each.
+//! * [`InteractionStreamCall`] and [`InteractionCall`]: the Interactions API, streamed (created,
+//!   or read back from an event id) and unary, with resumption of dropped streams and
+//!   continuation.
 
 mod attempts;
 mod body;
 mod exchange;
 mod generate;
+mod interaction;
 mod pages;
+mod phase;
 
 use std::time::{Duration, Instant};
 
@@ -89,11 +94,42 @@ use crate::error::Error;
 
 pub use exchange::{DEFAULT_MAX_ANSWER, Exchange};
 pub use generate::{GenerateCall, MAX_RECONNECTS_WITHOUT_PROGRESS};
+pub use interaction::{InteractionCall, InteractionStreamCall};
 pub use pages::ModelPages;
 
 /// The most bytes of an error response body a call reads: 1 MiB. Google's error bodies are a few
 /// hundred bytes; a proxy's HTML page can be larger, and anything past this bound is not read.
 pub const DEFAULT_MAX_ERROR_BODY: usize = 1024 * 1024;
+
+/// `with_retry_policy`, `with_seed` and `with_max_error_body`, for a machine whose requests are a
+/// `Retrying` in `self.requests` and which reads error bodies up to `self.max_error_body`.
+macro_rules! request_settings {
+    () => {
+        /// Uses `policy` to decide about retries (default: [`RetryPolicy::default`](crate::RetryPolicy::default)).
+        #[must_use]
+        pub fn with_retry_policy(mut self, policy: crate::RetryPolicy) -> Self {
+            self.requests.attempts_mut().set_policy(policy);
+            self
+        }
+
+        /// Seeds the jitter of the retry backoff (any value; the default is fixed, so pass a
+        /// random one to keep many clients from retrying in step).
+        #[must_use]
+        pub fn with_seed(mut self, seed: u64) -> Self {
+            self.requests.attempts_mut().reseed(seed);
+            self
+        }
+
+        /// The most bytes of an error response read (default
+        /// [`DEFAULT_MAX_ERROR_BODY`](crate::call::DEFAULT_MAX_ERROR_BODY)).
+        #[must_use]
+        pub fn with_max_error_body(mut self, bytes: usize) -> Self {
+            self.max_error_body = bytes;
+            self
+        }
+    };
+}
+use request_settings;
 
 /// What the driver of a [`Call`] should do next.
 #[derive(Debug)]

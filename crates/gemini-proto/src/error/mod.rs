@@ -42,6 +42,7 @@ use std::time::Duration;
 
 use http::StatusCode;
 
+use crate::interactions::Interaction;
 use crate::types::{ContinuationToken, GenerateContentResponse};
 
 pub use api::ApiError;
@@ -176,6 +177,8 @@ struct Inner {
     attempts: u32,
     /// What the call aggregated before it failed.
     partial: Option<Box<GenerateContentResponse>>,
+    /// What an interaction's stream assembled before it failed.
+    partial_interaction: Option<Box<Interaction>>,
     /// Where a continued answer can be resumed from by hand.
     continuation_token: Option<ContinuationToken>,
     /// Requests of a continued answer started with a new token, the first included (0: not
@@ -204,6 +207,7 @@ impl Error {
                 source: None,
                 attempts: 0,
                 partial: None,
+                partial_interaction: None,
                 continuation_token: None,
                 hops: 0,
                 reconnects: 0,
@@ -311,6 +315,21 @@ impl Error {
     /// ```
     pub fn incomplete() -> Self {
         Error::new(ErrorKind::Incomplete)
+    }
+
+    /// The stream ended cleanly before its end was announced; `message` says what was missing.
+    ///
+    /// ```
+    /// use gemini_proto::error::{Error, ErrorKind};
+    ///
+    /// let err = Error::incomplete_with("the stream ended without interaction.completed");
+    /// assert_eq!(err.kind(), ErrorKind::Incomplete);
+    /// assert_eq!(err.to_string(), "the stream ended without interaction.completed");
+    /// ```
+    pub fn incomplete_with(message: impl Into<String>) -> Self {
+        let mut e = Error::new(ErrorKind::Incomplete);
+        e.inner.message = Some(message.into());
+        e
     }
 
     /// An event is larger than `limit` bytes.
@@ -433,6 +452,12 @@ impl Error {
         self
     }
 
+    /// Records what an interaction's stream had assembled when it failed.
+    pub fn with_partial_interaction(mut self, interaction: Interaction) -> Self {
+        self.inner.partial_interaction = Some(Box::new(interaction));
+        self
+    }
+
     /// Records the token a continued answer can be resumed from, and the hops and reconnects
     /// the call made.
     pub fn with_continuation(
@@ -548,6 +573,17 @@ impl Error {
     /// How many times the call reconnected after its stream broke.
     pub fn reconnects(&self) -> u32 {
         self.inner.reconnects
+    }
+
+    /// What an interaction's stream had assembled before it failed: the steps, text and usage
+    /// that did arrive. `None` when nothing had arrived (or for other calls).
+    pub fn partial_interaction(&self) -> Option<&Interaction> {
+        self.inner.partial_interaction.as_deref()
+    }
+
+    /// Takes the partial interaction out of this error.
+    pub fn take_partial_interaction(&mut self) -> Option<Interaction> {
+        self.inner.partial_interaction.take().map(|b| *b)
     }
 
     /// Takes the partial response out of this error.
@@ -677,6 +713,9 @@ impl fmt::Debug for Error {
         if let Some(p) = &i.partial {
             d.field("partial_text_len", &p.text().map_or(0, |t| t.len()));
         }
+        if let Some(p) = &i.partial_interaction {
+            d.field("partial_interaction_steps", &p.steps.len());
+        }
         d.finish()
     }
 }
@@ -726,9 +765,12 @@ impl fmt::Display for Error {
             ErrorKind::Truncated => {
                 f.write_str("the response body ended inside an event")?;
             }
-            ErrorKind::Incomplete => f.write_str(
-                "the stream ended without a finish reason or a prompt block; the answer may be cut short",
-            )?,
+            ErrorKind::Incomplete => match &i.message {
+                Some(m) => f.write_str(m)?,
+                None => f.write_str(
+                    "the stream ended without a finish reason or a prompt block; the answer may be cut short",
+                )?,
+            },
             ErrorKind::TooLarge => match (i.status, i.limit) {
                 (Some(status), Some(limit)) => {
                     write!(f, "HTTP {status} with an error body larger than {limit} bytes")?;

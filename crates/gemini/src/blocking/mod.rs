@@ -24,6 +24,7 @@
 //! blocks the thread it runs on: from async code, prefer the async client.
 
 mod chat;
+mod interactions;
 mod models;
 
 use std::sync::Arc;
@@ -32,6 +33,11 @@ use crate::transport::{HttpTransport, Sleep};
 use crate::{Error, RetryPolicy, Runtime, Timeouts};
 
 pub use chat::{Chat, ChatStream, Chats, SendMessage, SendMessageStream};
+pub use interactions::{
+    CancelInteraction, CreateInteraction, CreateInteractionStream, DeleteInteraction,
+    GetInteraction, InteractionStream, InteractionTextIter, Interactions, StreamInteraction,
+    WaitInteraction,
+};
 pub use models::{
     BatchEmbedContents, CountTokens, EmbedContent, GenerateContent, GenerateContentStream,
     GetModel, ModelList, Models, ResponseStream, TextIter,
@@ -82,6 +88,11 @@ impl Client {
     /// Chat sessions.
     pub fn chats(&self) -> Chats {
         Chats::new(self.inner.chats())
+    }
+
+    /// The Interactions API.
+    pub fn interactions(&self) -> Interactions {
+        Interactions::new(self.inner.interactions())
     }
 
     /// The base URL requests go to.

@@ -46,10 +46,35 @@ pub fn blocking_client(emulator: &Emulator) -> gemini::blocking::Client {
 /// The answer text of `generateContent` for `prompt`, read over a raw TCP connection and parsed
 /// with serde_json alone.
 pub fn expected_text(emulator: &Emulator, model: &str, prompt: &str) -> String {
-    let body = serde_json::json!({"contents": [{"role": "user", "parts": [{"text": prompt}]}]})
-        .to_string();
+    let body = serde_json::json!({"contents": [{"role": "user", "parts": [{"text": prompt}]}]});
+    let (status, body) = raw_request(
+        emulator,
+        "POST",
+        &format!("/v1beta/models/{model}:generateContent"),
+        Some(&body),
+    );
+    assert_eq!(status, 200, "{body}");
+    let json: serde_json::Value = serde_json::from_str(&body).unwrap();
+    json["candidates"][0]["content"]["parts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|p| p["thought"] != serde_json::json!(true))
+        .filter_map(|p| p["text"].as_str())
+        .collect()
+}
+
+/// A request over a raw TCP connection (HTTP/1.1, the key in its header): the status and the
+/// body as text, read without the code under test.
+pub fn raw_request(
+    emulator: &Emulator,
+    method: &str,
+    path: &str,
+    json: Option<&serde_json::Value>,
+) -> (u16, String) {
+    let body = json.map(|j| j.to_string()).unwrap_or_default();
     let request = format!(
-        "POST /v1beta/models/{model}:generateContent HTTP/1.1\r\nhost: x\r\nx-goog-api-key: {KEY}\r\n\
+        "{method} {path} HTTP/1.1\r\nhost: x\r\nx-goog-api-key: {KEY}\r\n\
          content-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
         body.len()
     );
@@ -59,7 +84,7 @@ pub fn expected_text(emulator: &Emulator, model: &str, prompt: &str) -> String {
     tcp.read_to_end(&mut raw).unwrap();
     let text = String::from_utf8(raw).unwrap();
     let (head, body) = text.split_once("\r\n\r\n").unwrap();
-    assert!(head.starts_with("HTTP/1.1 200"), "{head}");
+    let status = head.split(' ').nth(1).unwrap().parse().unwrap();
     let body = if head
         .to_ascii_lowercase()
         .contains("transfer-encoding: chunked")
@@ -68,14 +93,7 @@ pub fn expected_text(emulator: &Emulator, model: &str, prompt: &str) -> String {
     } else {
         body.to_owned()
     };
-    let json: serde_json::Value = serde_json::from_str(&body).unwrap();
-    json["candidates"][0]["content"]["parts"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|p| p["thought"] != serde_json::json!(true))
-        .filter_map(|p| p["text"].as_str())
-        .collect()
+    (status, body)
 }
 
 fn dechunk(mut body: &str) -> String {

@@ -1,6 +1,6 @@
 """Asks the emulator for one long answer with the official Python SDK, unary and streamed.
 
-Usage: python long_answer.py BASE_URL MODEL PROMPT
+Run by tests/python_sdk/main.rs as: python -c SCRIPT BASE_URL MODEL PROMPT
 Prints one JSON object: the SDK's version and the text of each call.
 """
 

@@ -164,8 +164,6 @@ enum Out {
 /// ```
 #[derive(Debug)]
 pub struct GenerateCall {
-    api: Api,
-    model: String,
     /// The request, without a continuation token of the machine's own.
     body: GenerateContentRequest,
     requests: Retrying,
@@ -220,8 +218,6 @@ impl GenerateCall {
         // A token given by the caller is where the answer starts.
         let start = body.continuation_token.take();
         Ok(Self {
-            api: api.clone(),
-            model: model.to_owned(),
             body,
             requests: Retrying::new(http, RetryPolicy::default()),
             mode,
@@ -489,10 +485,11 @@ impl GenerateCall {
         self.hop = Hop::default();
         let mut body = self.body.clone();
         body.continuation_token = self.progress.checkpoint.clone();
-        // The same request was built before, and a token cannot make it fail; if it ever did,
-        // the previous request is sent again rather than none.
-        if let Ok(request) = build(&self.api, &self.model, &body, self.mode) {
-            self.requests.next_request(request);
+        // The same request with the token in its body: the URL and headers stay. The body was
+        // serialized before, and a token cannot make that fail; if it ever did, the previous
+        // request is sent again rather than none.
+        if let Ok(json) = serde_json::to_vec(&body) {
+            self.requests.next_body(json.into());
         }
         self.state = State::Ready;
     }

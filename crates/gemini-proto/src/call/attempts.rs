@@ -144,6 +144,11 @@ impl Retrying {
         self.attempts.policy()
     }
 
+    /// The body of the request sent on each attempt.
+    pub(crate) fn body(&self) -> &Bytes {
+        &self.template.body
+    }
+
     /// Sends the request with `body` from now on (the next hop), with a fresh count of attempts.
     pub(crate) fn next_body(&mut self, body: Bytes) {
         self.template.body = body;

@@ -164,8 +164,6 @@ enum Out {
 /// ```
 #[derive(Debug)]
 pub struct GenerateCall {
-    /// The request, without a continuation token of the machine's own.
-    body: GenerateContentRequest,
     requests: Retrying,
     mode: Mode,
     state: State,
@@ -214,11 +212,9 @@ impl GenerateCall {
         mode: Mode,
     ) -> Result<Self, Error> {
         let http = build(api, model, request, mode)?;
-        let mut body = request.clone();
         // A token given by the caller is where the answer starts.
-        let start = body.continuation_token.take();
+        let start = request.continuation_token.clone();
         Ok(Self {
-            body,
             requests: Retrying::new(http, RetryPolicy::default()),
             mode,
             state: State::Ready,
@@ -483,13 +479,12 @@ impl GenerateCall {
             self.unary_hops += 1;
         }
         self.hop = Hop::default();
-        let mut body = self.body.clone();
-        body.continuation_token = self.progress.checkpoint.clone();
         // The same request with the token in its body: the URL and headers stay. The body was
-        // serialized before, and a token cannot make that fail; if it ever did, the previous
-        // request is sent again rather than none.
-        if let Ok(json) = serde_json::to_vec(&body) {
-            self.requests.next_body(json.into());
+        // written by this crate, and a token cannot make it fail to read back or to write; if
+        // it ever did, the previous request is sent again rather than none.
+        let token = self.progress.checkpoint.clone();
+        if let Some(body) = with_token(self.requests.body(), token) {
+            self.requests.next_body(body);
         }
         self.state = State::Ready;
     }
@@ -729,6 +724,16 @@ fn text_len(chunk: &GenerateContentResponse) -> usize {
         .filter_map(|part| part.as_text())
         .map(str::len)
         .sum()
+}
+
+/// A `generateContent` body with another continuation token. The call keeps its request once,
+/// as the bytes it sends (a copy of the request for the rare continued answer would cost every
+/// call an allocation per content and part); a hop reads them back. The model types write back
+/// every member they read, unknown ones included.
+fn with_token(body: &[u8], token: Option<ContinuationToken>) -> Option<bytes::Bytes> {
+    let mut request: GenerateContentRequest = serde_json::from_slice(body).ok()?;
+    request.continuation_token = token;
+    serde_json::to_vec(&request).ok().map(Into::into)
 }
 
 fn build(

@@ -228,15 +228,17 @@ impl GenerateContentStream {
     /// Sends the request; resolves to the stream once the server accepted it (after any
     /// retries), or to the error that refused it.
     pub fn send(self) -> CallFuture<ResponseStream> {
-        let driver = generate_driver(
+        // The stream boxes its driver: made here, the future carries a pointer, not the call.
+        let stream = generate_driver(
             &self.client,
             &self.model,
             &self.request,
             &self.options,
             true,
-        );
+        )
+        .map(ResponseStream::new);
         CallFuture::new(async move {
-            let mut stream = ResponseStream::new(driver?);
+            let mut stream = stream?;
             stream.established().await?;
             Ok(stream)
         })

@@ -144,9 +144,14 @@ impl Retrying {
         self.attempts.policy()
     }
 
-    /// Sends `request` from now on (the next hop), with a fresh count of attempts.
-    pub(crate) fn next_request(&mut self, request: http::Request<Bytes>) {
-        self.template = Template::new(request);
+    /// The body of the request sent on each attempt.
+    pub(crate) fn body(&self) -> &Bytes {
+        &self.template.body
+    }
+
+    /// Sends the request with `body` from now on (the next hop), with a fresh count of attempts.
+    pub(crate) fn next_body(&mut self, body: Bytes) {
+        self.template.body = body;
         self.attempts.restart();
     }
 

@@ -72,6 +72,17 @@ struct Progress {
     reconnects_without_progress: u32,
 }
 
+/// What a chunk confirms (see `GenerateCall::observe`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Confirms {
+    Nothing,
+    /// It carries a new checkpoint: everything so far is confirmed, and a broken stream resumes
+    /// from here.
+    Checkpoint,
+    /// It ends the answer (a terminal finish reason, or a blocked prompt).
+    End,
+}
+
 /// What the machine hands out next.
 #[derive(Debug)]
 // Chunks are the common case; boxing them would add an allocation per chunk.
@@ -143,10 +154,6 @@ enum Out {
 /// ```
 #[derive(Debug)]
 pub struct GenerateCall {
-    api: Api,
-    model: String,
-    /// The request, without a continuation token of the machine's own.
-    body: GenerateContentRequest,
     requests: Retrying,
     mode: Mode,
     state: State,
@@ -195,13 +202,9 @@ impl GenerateCall {
         mode: Mode,
     ) -> Result<Self, Error> {
         let http = build(api, model, request, mode)?;
-        let mut body = request.clone();
         // A token given by the caller is where the answer starts.
-        let start = body.continuation_token.take();
+        let start = request.continuation_token.clone();
         Ok(Self {
-            api: api.clone(),
-            model: model.to_owned(),
-            body,
             requests: Retrying::new(http, RetryPolicy::default()),
             mode,
             state: State::Ready,
@@ -323,9 +326,10 @@ impl GenerateCall {
         self.progress.checkpoint.as_ref()
     }
 
-    /// Looks at a decoded chunk: usage, checkpoints, finish reasons; decides what of it the
-    /// caller sees and when.
-    fn observe(&mut self, mut chunk: GenerateContentResponse, now: Instant) {
+    /// Looks at a decoded chunk, in place: usage, checkpoints, finish reasons. The tokens and
+    /// the intermediate finish reason are the machine's business and are taken out. Says what
+    /// the chunk confirms, for `settle` once the chunk is placed.
+    fn observe(&mut self, chunk: &mut GenerateContentResponse) -> Confirms {
         self.hop.received = true;
         if chunk.block_reason().is_some() {
             self.hop.blocked = true;
@@ -344,7 +348,6 @@ impl GenerateCall {
                 self.hop.finish = candidate.finish_reason.clone();
             }
             if self.automatic {
-                // Tokens and the intermediate finish reason are the machine's business.
                 checkpoint = candidate.continuation_token.take();
                 if candidate.finish_reason == Some(FinishReason::Continuation) {
                     candidate.finish_reason = None;
@@ -358,43 +361,41 @@ impl GenerateCall {
                 self.hop.progressed = true;
             }
             self.progress.checkpoint = Some(token);
-            self.show(chunk, now);
-            self.confirm(now, true);
-            return;
+            return Confirms::Checkpoint;
         }
         let terminal = self
             .hop
             .finish
             .as_ref()
             .is_some_and(|f| *f != FinishReason::Continuation);
-        self.show(chunk, now);
         if terminal || self.hop.blocked {
-            // A finished answer has nothing left to take back, and nothing to resume: a failure
-            // after this is final (resuming from an earlier token would repeat the end).
-            self.confirm(now, false);
-            self.progress.checkpoint = None;
+            Confirms::End
+        } else {
+            Confirms::Nothing
         }
     }
 
-    /// Hands a chunk to the caller, or holds it until it is confirmed.
-    fn show(&mut self, chunk: GenerateContentResponse, now: Instant) {
-        if self.mode == Mode::Unary {
-            // A unary call hands out one answer at the end.
-            self.aggregator.push(&chunk);
-            return;
+    /// Acts on what a chunk confirmed, once the chunk was handed out, held back or folded in.
+    fn settle(&mut self, confirms: Confirms, now: Instant) {
+        match confirms {
+            Confirms::Nothing => {}
+            Confirms::Checkpoint => self.confirm(now, true),
+            Confirms::End => {
+                // A finished answer has nothing left to take back, and nothing to resume: a
+                // failure after this is final (resuming from an earlier token would repeat
+                // the end).
+                self.confirm(now, false);
+                self.progress.checkpoint = None;
+            }
         }
-        if self.confirmed_only {
-            self.progress.held.push(chunk);
-            return;
-        }
-        self.deliver(chunk, now);
     }
 
     /// Everything so far is confirmed: release what was held, and (at a checkpoint, which a
     /// broken stream may resume from) remember this point.
     fn confirm(&mut self, now: Instant, checkpoint: bool) {
         for chunk in std::mem::take(&mut self.progress.held) {
-            self.deliver(chunk, now);
+            self.deliver(&chunk, now);
+            self.out.push_back(Out::Item(chunk));
         }
         if checkpoint && self.mode != Mode::Unary {
             self.progress.mark = self.aggregator.mark();
@@ -403,16 +404,16 @@ impl GenerateCall {
         self.progress.confirmed_text = self.progress.text_len;
     }
 
-    /// Hands a chunk to the caller (through the output queue) and folds it in.
-    fn deliver(&mut self, chunk: GenerateContentResponse, now: Instant) {
+    /// Counts a chunk that goes to the caller and folds it in; the caller of this function hands
+    /// it out. (By reference: a chunk is a few hundred bytes, and each move copies them.)
+    fn deliver(&mut self, chunk: &GenerateContentResponse, now: Instant) {
         if self.delivered == 0 {
             self.first_chunk_after = self.started.map(|t| now.saturating_duration_since(t));
         }
         self.delivered += 1;
-        self.progress.unconfirmed.count(&chunk);
-        self.progress.text_len += text_len(&chunk);
-        self.aggregator.push(&chunk);
-        self.out.push_back(Out::Item(chunk));
+        self.progress.unconfirmed.count(chunk);
+        self.progress.text_len += text_len(chunk);
+        self.aggregator.push(chunk);
     }
 
     /// The body of the current hop ended cleanly.
@@ -448,12 +449,12 @@ impl GenerateCall {
             self.unary_hops += 1;
         }
         self.hop = Hop::default();
-        let mut body = self.body.clone();
-        body.continuation_token = self.progress.checkpoint.clone();
-        // The same request was built before, and a token cannot make it fail; if it ever did,
-        // the previous request is sent again rather than none.
-        if let Ok(request) = build(&self.api, &self.model, &body, self.mode) {
-            self.requests.next_request(request);
+        // The same request with the token in its body: the URL and headers stay. The body was
+        // written by this crate, and a token cannot make it fail to read back or to write; if
+        // it ever did, the previous request is sent again rather than none.
+        let token = self.progress.checkpoint.clone();
+        if let Some(body) = with_token(self.requests.body(), token) {
+            self.requests.next_body(body);
         }
         self.state = State::Ready;
     }
@@ -624,9 +625,19 @@ impl GenerateCall {
                 ))),
             },
             State::Streaming(decoder) => match decoder.next_chunk() {
-                Some(Ok(chunk)) => {
-                    self.observe(chunk, now);
-                    None
+                Some(Ok(mut chunk)) => {
+                    let confirms = self.observe(&mut chunk);
+                    if self.confirmed_only {
+                        self.progress.held.push(chunk);
+                        self.settle(confirms, now);
+                        return None;
+                    }
+                    // Handed out at once, not through the output queue (each move copies a
+                    // few hundred bytes): nothing is queued (`poll` emptied the queue, and only
+                    // chunks held back are queued when confirmed).
+                    self.deliver(&chunk, now);
+                    self.settle(confirms, now);
+                    Some(Action::Item(chunk))
                 }
                 Some(Err(error)) => self.on_failure(error, now),
                 None if decoder.is_done() => {
@@ -651,14 +662,18 @@ impl GenerateCall {
                     return self.on_failure(error, now);
                 }
                 match body.decode::<GenerateContentResponse>() {
-                    Ok(answer) => {
+                    Ok(mut answer) => {
                         if self.unary_hops == 0 && !self.first_is_continued(&answer) {
                             // One request, one answer: hand it out as it came.
                             self.state = State::Finished;
-                            self.deliver(answer, now);
-                            return None;
+                            self.deliver(&answer, now);
+                            return Some(Action::Item(answer));
                         }
-                        self.observe(answer, now);
+                        // A hop of a continued answer is folded in; the whole answer is
+                        // handed out at the end.
+                        let confirms = self.observe(&mut answer);
+                        self.aggregator.push(&answer);
+                        self.settle(confirms, now);
                         self.end_of_hop(now);
                         None
                     }
@@ -679,6 +694,16 @@ fn text_len(chunk: &GenerateContentResponse) -> usize {
         .filter_map(|part| part.as_text())
         .map(str::len)
         .sum()
+}
+
+/// A `generateContent` body with another continuation token. The call keeps its request once,
+/// as the bytes it sends (a copy of the request for the rare continued answer would cost every
+/// call an allocation per content and part); a hop reads them back. The model types write back
+/// every member they read, unknown ones included.
+fn with_token(body: &[u8], token: Option<ContinuationToken>) -> Option<bytes::Bytes> {
+    let mut request: GenerateContentRequest = serde_json::from_slice(body).ok()?;
+    request.continuation_token = token;
+    serde_json::to_vec(&request).ok().map(Into::into)
 }
 
 fn build(

@@ -619,3 +619,80 @@ fn a_blocked_prompt_is_not_continued() {
     assert!(matches!(call.poll(now), Action::Done));
     assert_eq!(call.hops(), 1);
 }
+
+/// The request a continued answer sends next is the first one, member for member (configuration,
+/// tools and their schemas, fractional numbers, parts of every kind, members this crate does not
+/// know), with the token added: the call keeps the request once, as the bytes it sent, and reads
+/// them back for the next hop.
+#[test]
+fn the_next_request_is_the_first_with_the_token_and_nothing_else_changed() {
+    let first: serde_json::Value = serde_json::json!({
+        "contents": [
+            {"role": "user", "parts": [
+                {"text": "Describe this, at length: \u{00e9}\u{1f600} \"quoted\"\n"},
+                {"inlineData": {"mimeType": "image/png", "data": "iVBORw0KGgo="}},
+                {"fileData": {"mimeType": "image/jpeg", "fileUri": "gs://bucket/cat.jpg"}}
+            ]},
+            {"role": "model", "parts": [
+                {"functionCall": {"name": "lookup", "args": {"q": "x", "n": 3, "deep": {"a": [1.5, null]}}},
+                 "thoughtSignature": "c2lnbmF0dXJl"}
+            ]},
+            {"role": "user", "parts": [
+                {"functionResponse": {"name": "lookup", "response": {"result": 0.1}}}
+            ]}
+        ],
+        "systemInstruction": {"parts": [{"text": "Be thorough."}]},
+        "generationConfig": {
+            "temperature": 0.7,
+            "topP": 0.95,
+            "topK": 40,
+            "maxOutputTokens": 8192,
+            "stopSequences": ["END"],
+            "responseMimeType": "application/json",
+            "responseSchema": {"type": "OBJECT", "properties": {"n": {"type": "NUMBER"}}},
+            "thinkingConfig": {"thinkingBudget": 1024, "includeThoughts": true},
+            "someFutureKnob": {"level": 2.25}
+        },
+        "safetySettings": [
+            {"category": "HARM_CATEGORY_HARASSMENT", "threshold": "BLOCK_ONLY_HIGH"}
+        ],
+        "tools": [{"functionDeclarations": [{
+            "name": "lookup",
+            "description": "Looks a thing up.",
+            "parameters": {"type": "OBJECT", "properties": {"q": {"type": "STRING"}}, "required": ["q"]}
+        }]}],
+        "toolConfig": {"functionCallingConfig": {"mode": "AUTO"}},
+        "cachedContent": "cachedContents/abc",
+        "aFutureTopLevelMember": [1, "two", {"three": 3.0e-7}]
+    });
+    let request: GenerateContentRequest = serde_json::from_value(first.clone()).unwrap();
+    let api = Api::new(
+        Endpoint::new("http://127.0.0.1:9").unwrap(),
+        Auth::api_key("k"),
+    );
+    let mut call = GenerateCall::stream(&api, "m", &request).unwrap();
+    let server = Server::new(6, 4, 100);
+    let mut now = origin();
+    let mut bodies = Vec::new();
+    loop {
+        match call.poll(now) {
+            Action::Send(sent) => {
+                bodies.push(serde_json::from_slice::<serde_json::Value>(sent.body()).unwrap());
+                call.handle_response(StatusCode::OK, &HeaderMap::new());
+                for event in server.events(server.start(sent.body())) {
+                    call.handle_frame(event.as_bytes());
+                }
+                call.handle_end();
+            }
+            Action::Done => break,
+            Action::Wait(d) => now += d,
+            Action::Item(_) => {}
+            other => panic!("{other:?}"),
+        }
+    }
+    assert_eq!(bodies.len(), 2, "one continuation");
+    assert_eq!(bodies[0], first, "the first request is the request given");
+    let mut expected = first;
+    expected["continuationToken"] = serde_json::json!(token(4));
+    assert_eq!(bodies[1], expected);
+}

@@ -149,7 +149,14 @@ impl Retrying {
         &self.template.body
     }
 
-    /// Sends the request with `body` from now on (the next hop), with a fresh count of attempts.
+    /// Sends `request` from now on (the next hop), with a fresh count of attempts.
+    pub(crate) fn next_request(&mut self, request: http::Request<Bytes>) {
+        self.template = Template::new(request);
+        self.attempts.restart();
+    }
+
+    /// Sends the same request with `body` from now on (the next hop), with a fresh count of
+    /// attempts.
     pub(crate) fn next_body(&mut self, body: Bytes) {
         self.template.body = body;
         self.attempts.restart();

@@ -70,7 +70,7 @@
 //! |---|---|
 //! | `tokio` (default) | the built-in HTTP/1.1 + HTTP/2 transport (hyper, rustls) and timers on tokio |
 //! | `smol` | the same on smol / async-io; works under any executor, `async_std::task::block_on` included; compiles no tokio runtime |
-//! | `blocking` | [`blocking::Client`]: the same API for plain threads, with no async runtime to set up (it brings `smol`) |
+//! | `blocking` | `blocking::Client`: the same API for plain threads, with no async runtime to set up (it brings `smol`) |
 //! | `test-util` | scripted, chunk-splitting, recording and replay transports in `transport::test_util` |
 //! | `platform-roots` | the operating system's certificate verifier (`ClientBuilder::platform_roots`) |
 //!

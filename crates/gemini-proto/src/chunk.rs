@@ -43,7 +43,7 @@
 
 use std::collections::VecDeque;
 
-use crate::encoding::{BOM, parse_json};
+use crate::encoding::{BOM, parse_model_into};
 use crate::error::{ApiError, Error};
 use crate::json_array::{JsonArrayDecoder, JsonArrayError};
 use crate::request::StreamFormat;
@@ -258,23 +258,26 @@ impl ChunkDecoder {
         match &mut self.framing {
             Framing::Sse { decoder, sniffer } => {
                 let sse = sniffer.sse_prefix(bytes, self.max_event_size);
-                let pushed = decoder.push(&bytes[..sse]);
-                // Events completed before anything else went wrong come first.
-                while let Some(event) = decoder.next_event() {
-                    let position = Position {
-                        index: event.index,
-                        offset: event.offset,
-                    };
-                    if !Self::accept(
-                        &mut self.ready,
-                        &mut self.saw_finish,
-                        &mut self.chunks,
-                        event.data.as_bytes(),
-                        position,
-                        &mut self.error,
-                    ) {
-                        return;
+                let (ready, saw_finish, chunks, error) = (
+                    &mut self.ready,
+                    &mut self.saw_finish,
+                    &mut self.chunks,
+                    &mut self.error,
+                );
+                // Each event is parsed from the bytes as they arrived (see `push_with`).
+                let pushed = decoder.push_with(&bytes[..sse], |event| {
+                    // After a failure, the rest of the piece is not decoded.
+                    if error.is_none() {
+                        let position = Position {
+                            index: event.index,
+                            offset: event.offset,
+                        };
+                        Self::accept(ready, saw_finish, chunks, event.data, position, error);
                     }
+                });
+                // Events completed before anything else went wrong came first.
+                if self.error.is_some() {
+                    return;
                 }
                 if let Err(err) = pushed {
                     self.error = Some(
@@ -404,18 +407,23 @@ impl ChunkDecoder {
         position: Position,
         error: &mut Option<Error>,
     ) -> bool {
-        match decode_chunk(data, position) {
-            Ok(chunk) => {
+        // Parsed in the queue slot it is handed out from, not moved there.
+        ready.push_back(GenerateContentResponse::default());
+        let Some(chunk) = ready.back_mut() else {
+            return false;
+        };
+        match decode_chunk(data, position, chunk) {
+            Ok(()) => {
                 if chunk.candidates.iter().any(|c| c.finish_reason.is_some())
                     || chunk.block_reason().is_some()
                 {
                     *saw_finish = true;
                 }
                 *chunks += 1;
-                ready.push_back(chunk);
                 true
             }
             Err(err) => {
+                ready.pop_back();
                 *error = Some(err);
                 false
             }
@@ -438,16 +446,21 @@ fn injected_error(json: &[u8], offset: u64, index: u64) -> Error {
     }
 }
 
-/// Decodes the data of one event or array element (invalid UTF-8 inside it reads as U+FFFD, the
-/// crate's text-encoding rule, whichever the framing).
-fn decode_chunk(data: &[u8], position: Position) -> Result<GenerateContentResponse, Error> {
-    let (parsed, data) = parse_json::<GenerateContentResponse>(data);
+/// Decodes the data of one event or array element into `chunk`, which holds the default value
+/// (invalid UTF-8 inside it reads as U+FFFD, the crate's text-encoding rule, whichever the
+/// framing).
+fn decode_chunk(
+    data: &[u8],
+    position: Position,
+    chunk: &mut GenerateContentResponse,
+) -> Result<(), Error> {
+    let (parsed, data) = parse_model_into(data, chunk);
     let error = match parsed {
         // An `{"error": …}` object parses as a response whose only member is unknown.
-        Ok(chunk) if !chunk.extra.contains_key("error") => return Ok(chunk),
-        Ok(chunk) => match ApiError::from_slice(&data) {
+        Ok(()) if !chunk.extra.contains_key("error") => return Ok(()),
+        Ok(()) => match ApiError::from_slice(&data) {
             Some(api) => Error::api(api),
-            None => return Ok(chunk),
+            None => return Ok(()),
         },
         Err(err) => match ApiError::from_slice(&data) {
             Some(api) => Error::api(api),

@@ -39,6 +39,7 @@ pub mod chat;
 pub mod chunk;
 mod encoding;
 pub mod json_array;
+mod json_reader;
 pub mod sse;
 
 pub use endpoint::{Auth, Endpoint};

@@ -273,6 +273,23 @@ impl GenerateCall {
         self
     }
 
+    /// Folds each chunk's content into [`response`](Self::response) (default `true`). Off, a
+    /// stream holds the same memory however long it runs: the aggregate, and the partial
+    /// response of a failure, keep what each chunk replaces (finish reasons, usage, safety
+    /// ratings, model version) but no parts (see [`Aggregator::metadata_only`]). Ignored by a
+    /// unary call, whose answer is the aggregate.
+    #[must_use]
+    pub fn with_aggregation(mut self, enabled: bool) -> Self {
+        if self.is_stream() {
+            self.aggregator = if enabled {
+                Aggregator::new()
+            } else {
+                Aggregator::metadata_only()
+            };
+        }
+        self
+    }
+
     /// A bound on the whole call, every hop, retry and reconnect included, counted from the
     /// first request (default none; the transport's timeouts bound each request). Past it the
     /// call fails with [`ErrorKind::Timeout`], at the next poll or at
@@ -353,7 +370,8 @@ impl GenerateCall {
             self.hop.blocked = true;
         }
         if let Some(usage) = &chunk.usage_metadata {
-            self.hop.usage = Some(usage.clone());
+            // Into the previous chunk's allocations.
+            UsageMetadata::assign_option(&mut self.hop.usage, &chunk.usage_metadata);
             if let Some(before) = &self.progress.usage_before {
                 chunk.usage_metadata = Some(before.plus(usage));
             }
@@ -427,7 +445,13 @@ impl GenerateCall {
             self.first_chunk_after = self.started.map(|t| now.saturating_duration_since(t));
         }
         self.delivered += 1;
-        self.progress.unconfirmed.add(&chunk);
+        if self.automatic && self.progress.checkpoint.is_some() {
+            // A resumption may take this back: remember what to tell the caller.
+            self.progress.unconfirmed.add(&chunk);
+        } else {
+            // Nothing is taken back without a checkpoint to resume from: only count.
+            self.progress.unconfirmed.chunks += 1;
+        }
         self.aggregator.push(&chunk);
         self.out.push_back(Out::Item(chunk));
     }

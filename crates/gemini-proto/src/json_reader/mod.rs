@@ -544,9 +544,16 @@ impl<'de> Reader<'de> {
 fn quote_or_backslash(bytes: &[u8]) -> Option<usize> {
     const ONES: u64 = u64::MAX / 255;
     const HIGHS: u64 = ONES << 7;
-    const WORDS: usize = 4;
-    let mut words = bytes.chunks_exact(8);
-    for (i, word) in words.by_ref().take(WORDS).enumerate() {
+    const SHORT: usize = 32;
+    let mut at = 0;
+    while at < SHORT {
+        let Some(word) = bytes.get(at..at + 8) else {
+            // Fewer than eight bytes are left.
+            return bytes[at..]
+                .iter()
+                .position(|&b| b == b'"' || b == b'\\')
+                .map(|found| at + found);
+        };
         let v = u64::from_le_bytes(word.try_into().ok()?);
         let quote = v ^ (ONES * u64::from(b'"'));
         let backslash = v ^ (ONES * u64::from(b'\\'));
@@ -555,19 +562,11 @@ fn quote_or_backslash(bytes: &[u8]) -> Option<usize> {
         let found =
             (quote.wrapping_sub(ONES) & !quote | backslash.wrapping_sub(ONES) & !backslash) & HIGHS;
         if found != 0 {
-            return Some(i * 8 + found.trailing_zeros() as usize / 8);
+            return Some(at + found.trailing_zeros() as usize / 8);
         }
+        at += 8;
     }
-    let searched = (bytes.len() / 8).min(WORDS) * 8;
-    let rest = &bytes[searched..];
-    if searched < WORDS * 8 {
-        // Fewer than eight bytes were left.
-        return rest
-            .iter()
-            .position(|&b| b == b'"' || b == b'\\')
-            .map(|at| searched + at);
-    }
-    memchr::memchr2(b'"', b'\\', rest).map(|at| searched + at)
+    memchr::memchr2(b'"', b'\\', &bytes[at..]).map(|found| at + found)
 }
 
 /// The character of the escape whose letter is at `at` (after the backslash), and where the

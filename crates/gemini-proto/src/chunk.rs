@@ -43,7 +43,7 @@
 
 use std::collections::VecDeque;
 
-use crate::encoding::{BOM, parse_model_into};
+use crate::encoding::parse_model_into;
 use crate::error::{ApiError, Error};
 use crate::json_array::{JsonArrayDecoder, JsonArrayError};
 use crate::request::StreamFormat;
@@ -60,117 +60,51 @@ struct Position {
 #[derive(Debug)]
 enum Framing {
     Sse {
+        /// Stops at a line that starts a JSON value ([`SseDecoder::stopping_at_json`]).
         decoder: Box<SseDecoder>,
-        /// Watches the raw bytes for JSON that is not inside the SSE framing.
-        sniffer: RawJsonSniffer,
+        /// The JSON value found there, once one was.
+        injected: Option<Injected>,
     },
     JsonArray(JsonArrayDecoder),
 }
 
-/// Finds a JSON value that starts at the beginning of a line of an SSE body.
+/// A JSON value that starts at the beginning of a line of an SSE body.
 ///
 /// Such a line is a field named `{` for the SSE standard, which ignores it; but for Gemini it is an
-/// error object injected into the stream after the status line (Vertex AI does this). The sniffer sits
-/// in front of the SSE decoder and checks the first byte of every line; from a line starting with `{` or
-/// `[` on, the bytes go to a JSON-array decoder instead (it understands strings and escapes, so braces
-/// inside strings cannot fool it) and the SSE decoder sees nothing more. Because the split point is a
-/// byte offset, the outcome does not depend on how the body was cut into pieces.
+/// error object injected into the stream after the status line (Vertex AI does this). The SSE
+/// decoder looks at the first byte of every line as it frames them and stops at a line starting with
+/// `{` or `[`; from there on, the bytes go to a JSON-array decoder instead (it understands strings and
+/// escapes, so braces inside strings cannot fool it) and the SSE decoder sees nothing more. Because
+/// the split point is a byte offset, the outcome does not depend on how the body was cut into pieces.
 ///
 /// A byte-order mark at the very start of the body is not part of the first line (the SSE decoder
-/// strips it too), so an error object right after it is still found.
+/// strips it), so an error object right after it is still found.
 #[derive(Debug)]
-struct RawJsonSniffer {
-    at_line_start: bool,
-    /// How many leading bytes of the body matched the BOM; the check is over once this is 3 or the
-    /// body went another way.
-    bom: usize,
-    /// Bytes scanned so far.
-    position: u64,
-    capture: Option<(u64, JsonArrayDecoder)>,
+struct Injected {
+    /// Body offset of the value's first byte.
+    start: u64,
+    decoder: JsonArrayDecoder,
 }
 
-impl RawJsonSniffer {
-    fn new() -> Self {
-        Self {
-            at_line_start: true,
-            bom: 0,
-            position: 0,
-            capture: None,
-        }
-    }
-
-    /// How many leading bytes of `input` belong to the SSE framing; the rest, if any, starts a JSON
-    /// value (see [`capture`](Self::capture)).
-    fn sse_prefix(&mut self, input: &[u8], max_size: usize) -> usize {
-        if self.capture.is_some() {
-            return 0;
-        }
-        let mut at = 0;
-        while at < input.len() {
-            // Still inside a possible BOM at the start of the body: its bytes are not line content.
-            if self.bom < BOM.len() && self.position == self.bom as u64 {
-                if input[at] == BOM[self.bom] {
-                    self.bom += 1;
-                    self.position += 1;
-                    at += 1;
-                    continue;
-                }
-                if self.bom > 0 {
-                    // `EF` or `EF BB` and then something else: ordinary bytes of the first line.
-                    self.at_line_start = false;
-                }
-                self.bom = BOM.len();
-            }
-            if self.at_line_start && matches!(input[at], b'{' | b'[') {
-                self.capture = Some((
-                    self.position,
-                    JsonArrayDecoder::with_max_element_size(max_size),
-                ));
-                return at;
-            }
-            match memchr::memchr2(b'\r', b'\n', &input[at..]) {
-                Some(found) => {
-                    self.at_line_start = true;
-                    self.position += found as u64 + 1;
-                    at += found + 1;
-                }
-                None => {
-                    self.at_line_start = false;
-                    self.position += (input.len() - at) as u64;
-                    at = input.len();
-                }
-            }
-        }
-        at
-    }
-
-    /// Feeds bytes of a JSON value found outside the framing; returns the value once complete.
-    fn capture(&mut self, input: &[u8]) -> Option<Result<(u64, Vec<u8>), Error>> {
-        let (start, decoder) = self.capture.as_mut()?;
-        let start = *start;
-        let pushed = decoder.push(input);
+impl Injected {
+    /// Feeds bytes of the value; returns it once complete.
+    fn push(&mut self, input: &[u8]) -> Option<Result<(u64, Vec<u8>), Error>> {
+        let pushed = self.decoder.push(input);
         // A value completed in this piece wins over anything wrong after it, so that the outcome does
         // not depend on where the body was cut.
         // For `[{"error": …}]` the decoder yields the object inside the array.
-        if let Some(element) = decoder.next_element() {
-            return Some(Ok((start + element.offset, element.json)));
+        if let Some(element) = self.decoder.next_element() {
+            return Some(Ok((self.start + element.offset, element.json)));
         }
-        pushed.err().map(|err| Err(framing_error(err, start)))
+        pushed.err().map(|err| Err(framing_error(err, self.start)))
     }
 
-    /// True when a JSON value outside the framing has started.
-    fn capturing(&self) -> bool {
-        self.capture.is_some()
-    }
-
-    /// The body ended; a capture in progress means the injected JSON was cut off.
+    /// The body ended; a value in progress means the injected JSON was cut off.
     fn finish(&mut self) -> Option<Error> {
-        let (start, decoder) = self.capture.as_mut()?;
-        let start = *start;
-        let partial = decoder.partial_element().to_vec();
-        match decoder.finish() {
+        let partial = self.decoder.partial_element().to_vec();
+        match self.decoder.finish() {
             Ok(()) => None,
-            Err(_) => Some(Error::truncated(&partial).with_byte_offset(start)),
+            Err(_) => Some(Error::truncated(&partial).with_byte_offset(self.start)),
         }
     }
 }
@@ -233,8 +167,10 @@ impl ChunkDecoder {
                 Framing::JsonArray(JsonArrayDecoder::with_max_element_size(max_event_size))
             }
             _ => Framing::Sse {
-                decoder: Box::new(SseDecoder::with_max_event_size(max_event_size)),
-                sniffer: RawJsonSniffer::new(),
+                decoder: Box::new(
+                    SseDecoder::with_max_event_size(max_event_size).stopping_at_json(),
+                ),
+                injected: None,
             },
         };
         Self {
@@ -256,40 +192,49 @@ impl ChunkDecoder {
             return;
         }
         match &mut self.framing {
-            Framing::Sse { decoder, sniffer } => {
-                let sse = sniffer.sse_prefix(bytes, self.max_event_size);
-                let (ready, saw_finish, chunks, error) = (
-                    &mut self.ready,
-                    &mut self.saw_finish,
-                    &mut self.chunks,
-                    &mut self.error,
-                );
-                // Each event is parsed from the bytes as they arrived (see `push_with`).
-                let pushed = decoder.push_with(&bytes[..sse], |event| {
-                    // After a failure, the rest of the piece is not decoded.
-                    if error.is_none() {
-                        let position = Position {
-                            index: event.index,
-                            offset: event.offset,
-                        };
-                        Self::accept(ready, saw_finish, chunks, event.data, position, error);
-                    }
-                });
-                // Events completed before anything else went wrong came first.
-                if self.error.is_some() {
-                    return;
-                }
-                if let Err(err) = pushed {
-                    self.error = Some(
-                        Error::too_large(err.limit)
-                            .with_event_index(err.index)
-                            .with_byte_offset(err.offset),
+            Framing::Sse { decoder, injected } => {
+                let mut rest = bytes;
+                if injected.is_none() {
+                    let before = decoder.position();
+                    let (ready, saw_finish, chunks, error) = (
+                        &mut self.ready,
+                        &mut self.saw_finish,
+                        &mut self.chunks,
+                        &mut self.error,
                     );
-                    return;
+                    // Each event is parsed from the bytes as they arrived (see `push_with`).
+                    let pushed = decoder.push_with(bytes, |event| {
+                        // After a failure, the rest of the piece is not decoded.
+                        if error.is_none() {
+                            let position = Position {
+                                index: event.index,
+                                offset: event.offset,
+                            };
+                            Self::accept(ready, saw_finish, chunks, event.data, position, error);
+                        }
+                    });
+                    // Events completed before anything else went wrong came first.
+                    if self.error.is_some() {
+                        return;
+                    }
+                    if let Err(err) = pushed {
+                        self.error = Some(
+                            Error::too_large(err.limit)
+                                .with_event_index(err.index)
+                                .with_byte_offset(err.offset),
+                        );
+                        return;
+                    }
+                    let Some(start) = decoder.json_start() else {
+                        return;
+                    };
+                    rest = &bytes[(start - before) as usize..];
+                    *injected = Some(Injected {
+                        start,
+                        decoder: JsonArrayDecoder::with_max_element_size(self.max_event_size),
+                    });
                 }
-                if sniffer.capturing()
-                    && let Some(found) = sniffer.capture(&bytes[sse..])
-                {
+                if let Some(found) = injected.as_mut().and_then(|value| value.push(rest)) {
                     self.error = Some(match found {
                         Ok((offset, json)) => injected_error(&json, offset, self.chunks),
                         Err(err) => err.with_event_index(self.chunks),
@@ -329,8 +274,8 @@ impl ChunkDecoder {
         }
         self.finished_input = true;
         match &mut self.framing {
-            Framing::Sse { decoder, sniffer } => {
-                if let Some(err) = sniffer.finish() {
+            Framing::Sse { decoder, injected } => {
+                if let Some(err) = injected.as_mut().and_then(Injected::finish) {
                     self.error = Some(err.with_event_index(self.chunks));
                     return;
                 }

@@ -255,6 +255,10 @@ pub struct SseDecoder {
     dispatched: u64,
     ready: VecDeque<SseEvent>,
     failed: Option<EventTooLarge>,
+    /// Stop at a line that starts with `{` or `[` (see [`stopping_at_json`](Self::stopping_at_json)).
+    json_lines: bool,
+    /// Where such a line started (a body offset): nothing from there on was read.
+    json_at: Option<u64>,
 }
 
 impl Default for SseDecoder {
@@ -302,7 +306,23 @@ impl SseDecoder {
             dispatched: 0,
             ready: VecDeque::new(),
             failed: None,
+            json_lines: false,
+            json_at: None,
         }
+    }
+
+    /// A decoder that stops reading at a line starting with `{` or `[`, which the standard would
+    /// ignore as a field so named but which, in a Gemini stream, is a JSON value (an error) written
+    /// outside the framing; [`json_start`](Self::json_start) then says where it starts. The chunk
+    /// decoder uses it, so that every byte of a body is scanned for line ends once.
+    pub(crate) fn stopping_at_json(mut self) -> Self {
+        self.json_lines = true;
+        self
+    }
+
+    /// The body offset of the line that starts a JSON value, once the decoder stopped there.
+    pub(crate) fn json_start(&self) -> Option<u64> {
+        self.json_at
     }
 
     /// The configured maximum event size in bytes.
@@ -388,7 +408,7 @@ impl SseDecoder {
         if let Some(err) = &self.failed {
             return Err(err.clone());
         }
-        if input.is_empty() {
+        if input.is_empty() || self.json_at.is_some() {
             return Ok(());
         }
         let result = self.push_inner(&mut input, sink);
@@ -420,6 +440,9 @@ impl SseDecoder {
                 // Not a BOM: the held bytes are ordinary body bytes at offset 0.
                 self.line_offset = 0;
                 self.feed(&held, 0, sink)?;
+                if self.json_at.is_some() {
+                    return Ok(());
+                }
             }
         }
         self.feed(input, base, sink)
@@ -493,7 +516,15 @@ impl SseDecoder {
         }
 
         // Complete lines inside this piece are interpreted without copying them first.
-        while let Some(found) = memchr::memchr2(b'\r', b'\n', &input[at..]) {
+        loop {
+            // At the start of a line (nothing is held).
+            if self.json_lines && matches!(input.get(at), Some(b'{' | b'[')) {
+                self.json_at = Some(base + at as u64);
+                return Ok(());
+            }
+            let Some(found) = memchr::memchr2(b'\r', b'\n', &input[at..]) else {
+                break;
+            };
             let end = at + found;
             self.process_line(&input[at..end], Some(at), base + at as u64, input, sink)?;
             at = self.line_end(input, end);
@@ -703,6 +734,7 @@ impl SseDecoder {
             last_event_id,
             reconnection_time,
             id_buffer,
+            json_lines: self.json_lines,
             ..SseDecoder::with_max_event_size(self.max_event_size)
         };
         discarded

@@ -221,11 +221,13 @@ impl Content {
 }
 
 fn concat_text<'a>(parts: impl Iterator<Item = &'a Part>) -> Option<String> {
-    let mut out: Option<String> = None;
-    for text in parts.filter_map(Part::as_text) {
-        out.get_or_insert_with(String::new).push_str(text);
+    let mut texts = parts.filter_map(Part::as_text);
+    // The first text allocated at its size: most chunks hold one.
+    let mut out = texts.next()?.to_owned();
+    for text in texts {
+        out.push_str(text);
     }
-    out
+    Some(out)
 }
 
 /// One datum of a [`Content`], with its metadata.

@@ -496,17 +496,7 @@ impl Runner {
         limit: Duration,
     ) -> Result<Vec<Sample>, String> {
         let warmup = (requests / 10).clamp(1, 50);
-        let args = [
-            "--mode",
-            "requests",
-            "--workload",
-            workload,
-            "--warmup",
-            &warmup.to_string(),
-            "--requests",
-            &requests.to_string(),
-        ]
-        .map(String::from);
+        let args = request_args(workload, warmup, requests);
         match self.output(self.command(kind, &args, true), limit)? {
             Output::Samples { samples } => Ok(samples),
             _ => Err("unexpected client output".into()),
@@ -567,17 +557,7 @@ impl Runner {
             (_, false) => (4000 / events).clamp(3, 40),
         };
         let count = |requests: u64| -> Result<u64, String> {
-            let args = [
-                "--mode",
-                "requests",
-                "--workload",
-                workload,
-                "--warmup",
-                "2",
-                "--requests",
-                &requests.to_string(),
-            ]
-            .map(String::from);
+            let args = request_args(workload, 2, requests as usize);
             let inner = self.command(kind, &args, false);
             let mut command = Command::new("valgrind");
             command.args(["--tool=callgrind", "--callgrind-out-file=/dev/null"]);
@@ -594,6 +574,22 @@ impl Runner {
         let twice = count(2 * k)?;
         Ok(twice.saturating_sub(once) / k)
     }
+}
+
+/// The arguments of a client run of `requests` requests after `warmup`.
+fn request_args(workload: &str, warmup: usize, requests: usize) -> Vec<String> {
+    [
+        "--mode",
+        "requests",
+        "--workload",
+        workload,
+        "--warmup",
+        &warmup.to_string(),
+        "--requests",
+        &requests.to_string(),
+    ]
+    .map(String::from)
+    .to_vec()
 }
 
 /// Runs `command` to its end or until `limit`, returning its stdout and stderr.

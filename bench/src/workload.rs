@@ -88,14 +88,15 @@ fn text(i: usize) -> String {
     text
 }
 
+/// The member that finishes an answer, on its last event only.
+fn finish(finished: bool, member: &'static str) -> &'static str {
+    if finished { member } else { "" }
+}
+
 /// One event of Gemini's own route, shaped like the recorded `streamGenerateContent` events
 /// (about 700 bytes), CRLF-terminated as Google sends them.
 pub fn native_event(i: usize, text: &str, finished: bool) -> String {
-    let finish = if finished {
-        r#","finishReason": "STOP""#
-    } else {
-        ""
-    };
+    let finish = finish(finished, r#","finishReason": "STOP""#);
     format!(
         "data: {{\"candidates\": [{{\"content\": {{\"parts\": [{{\"text\": \"{text}\"}}],\"role\": \"model\"}}{finish},\"index\": 0}}],\"usageMetadata\": {{\"promptTokenCount\": 15,\"candidatesTokenCount\": {i},\"totalTokenCount\": {total},\"promptTokensDetails\": [{{\"modality\": \"TEXT\",\"tokenCount\": 15}}],\"thoughtsTokenCount\": 98}},\"modelVersion\": \"gemini-2.5-flash\",\"responseId\": \"w1peaMz6INOvnvgPgYfPiQY\"}}\r\n\r\n",
         total = i + 15
@@ -105,11 +106,7 @@ pub fn native_event(i: usize, text: &str, finished: bool) -> String {
 /// One event of the OpenAI-compatible route, shaped like Gemini's `chat.completion.chunk`s,
 /// carrying the same text as [`native_event`].
 pub fn compat_event(i: usize, text: &str, finished: bool) -> String {
-    let finish = if finished {
-        r#","finish_reason":"stop""#
-    } else {
-        ""
-    };
+    let finish = finish(finished, r#","finish_reason":"stop""#);
     format!(
         "data: {{\"choices\":[{{\"delta\":{{\"content\":\"{text}\",\"role\":\"assistant\"}}{finish},\"index\":0}}],\"created\":1750000000,\"id\":\"w1peaMz6INOvnvgPgYfPiQY\",\"model\":\"gemini-2.5-flash\",\"object\":\"chat.completion.chunk\",\"usage\":{{\"completion_tokens\":{i},\"prompt_tokens\":15,\"total_tokens\":{total}}}}}\r\n\r\n",
         total = i + 15

@@ -1,6 +1,7 @@
 //! `cargo xtask <command>`: project automation.
 //!
 //! Commands:
+//! - `bench [--quick] [--write] …`: the benchmarks against the peer clients (`bench/`).
 //! - `conformance [FILE|DIR]...`: the streaming conformance suite (SSE vectors and real captures).
 //! - `decode --framing sse|json-array|interactions|response|error [--split …] [--status N] FILE`:
 //!   decode one body, print JSON lines.
@@ -9,6 +10,7 @@
 //! - `sans-io`: check that gemini-proto depends on no I/O or async crate.
 //! - `no-tokio-runtime`: check that the smol and blocking builds compile no tokio runtime.
 
+mod bench;
 mod conformance;
 mod decode;
 mod files;
@@ -22,6 +24,10 @@ use std::process::ExitCode;
 const USAGE: &str = "usage: cargo xtask <command>
 
 commands:
+  bench [--quick] [--write] [--out DIR] [--no-valgrind] [--no-python] [--clients a,b,…]
+      Run the benchmarks against the peer clients (bench/, its own workspace): streamed requests,
+      concurrent streams, a long stream, an image event, cost growth; writes results.json,
+      report.md and chart.svg. `cargo xtask bench --help` says more.
   conformance [FILE|DIR]...
       Run the streaming conformance suite: every SSE vector of tests/data/sse-vectors fed whole,
       one byte at a time and at seeded random split points, and every real capture of
@@ -60,6 +66,7 @@ fn main() -> ExitCode {
         return ExitCode::from(2);
     };
     let result = match command.as_str() {
+        "bench" => bench::run(rest),
         "conformance" => conformance::run(rest),
         "decode" => decode::run(rest),
         "fuzz" => fuzz::run(rest),

@@ -33,19 +33,59 @@
 
 use crate::types::{
     Candidate, CitationMetadata, Content, GenerateContentResponse, LogprobsResult, Part, PartData,
+    UsageMetadata,
 };
 
 /// Folds a stream's chunks into one [`GenerateContentResponse`].
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug)]
 pub struct Aggregator {
     response: GenerateContentResponse,
     chunks: u64,
+    /// Parts and the other per-chunk data (log probabilities, citations, grounding
+    /// attributions) are kept; off, only what each chunk replaces is.
+    content: bool,
+}
+
+impl Default for Aggregator {
+    fn default() -> Self {
+        Self {
+            response: GenerateContentResponse::default(),
+            chunks: 0,
+            content: true,
+        }
+    }
 }
 
 impl Aggregator {
     /// An empty aggregate.
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// An aggregate that keeps what each chunk replaces (finish reasons, usage, safety ratings,
+    /// model version, response id, …) but none of what accumulates: no parts, log
+    /// probabilities, citations or grounding attributions. Its memory stays the same however
+    /// long the stream, for consumers that handle each chunk's content as it comes.
+    ///
+    /// ```
+    /// use gemini_proto::aggregate::Aggregator;
+    /// use gemini_proto::types::GenerateContentResponse;
+    ///
+    /// let chunk: GenerateContentResponse = serde_json::from_str(
+    ///     r#"{"candidates": [{"content": {"parts": [{"text": "Hi"}]}, "finishReason": "STOP"}],
+    ///         "usageMetadata": {"totalTokenCount": 3}}"#,
+    /// ).unwrap();
+    /// let mut aggregator = Aggregator::metadata_only();
+    /// aggregator.push(&chunk);
+    /// assert!(aggregator.response().parts().is_empty());
+    /// assert!(aggregator.response().finish_reason().is_some());
+    /// assert_eq!(aggregator.response().usage().unwrap().total_token_count, Some(3));
+    /// ```
+    pub fn metadata_only() -> Self {
+        Self {
+            content: false,
+            ..Self::default()
+        }
     }
 
     /// Folds in the next chunk.
@@ -75,23 +115,24 @@ impl Aggregator {
                     at
                 }
             };
-            merge_candidate(&mut self.response.candidates[slot], incoming);
+            merge_candidate(&mut self.response.candidates[slot], incoming, self.content);
         }
+        // The last value wins, cloned into the previous one's allocations.
         let target = &mut self.response;
         if chunk.prompt_feedback.is_some() {
-            target.prompt_feedback = chunk.prompt_feedback.clone();
+            target.prompt_feedback.clone_from(&chunk.prompt_feedback);
         }
         if chunk.usage_metadata.is_some() {
-            target.usage_metadata = chunk.usage_metadata.clone();
+            UsageMetadata::assign_option(&mut target.usage_metadata, &chunk.usage_metadata);
         }
         if chunk.model_version.is_some() {
-            target.model_version = chunk.model_version.clone();
+            target.model_version.clone_from(&chunk.model_version);
         }
         if chunk.response_id.is_some() {
-            target.response_id = chunk.response_id.clone();
+            target.response_id.clone_from(&chunk.response_id);
         }
         if chunk.create_time.is_some() {
-            target.create_time = chunk.create_time.clone();
+            target.create_time.clone_from(&chunk.create_time);
         }
         for (key, value) in &chunk.extra {
             target.extra.insert(key.clone(), value.clone());
@@ -251,28 +292,67 @@ impl Candidate {
     }
 }
 
-fn merge_candidate(target: &mut Candidate, incoming: &Candidate) {
+fn merge_candidate(target: &mut Candidate, incoming: &Candidate, keep_content: bool) {
     if let Some(content) = &incoming.content {
         let into = target.content.get_or_insert_with(Content::default);
         if into.role.is_none() {
-            into.role = content.role.clone();
+            into.role.clone_from(&content.role);
         }
-        for part in &content.parts {
-            append_part(&mut into.parts, part);
+        if keep_content {
+            for part in &content.parts {
+                append_part(&mut into.parts, part);
+            }
         }
         for (key, value) in &content.extra {
             into.extra.insert(key.clone(), value.clone());
         }
     }
+    merge_replaced(target, incoming);
+    if keep_content {
+        merge_accumulated(target, incoming);
+    }
+}
+
+/// The fields each chunk replaces: the last one wins.
+fn merge_replaced(target: &mut Candidate, incoming: &Candidate) {
     if incoming.finish_reason.is_some() {
-        target.finish_reason = incoming.finish_reason.clone();
+        target.finish_reason.clone_from(&incoming.finish_reason);
     }
     if incoming.finish_message.is_some() {
-        target.finish_message = incoming.finish_message.clone();
+        target.finish_message.clone_from(&incoming.finish_message);
     }
     if !incoming.safety_ratings.is_empty() {
-        target.safety_ratings = incoming.safety_ratings.clone();
+        target.safety_ratings.clone_from(&incoming.safety_ratings);
     }
+    if incoming.token_count.is_some() {
+        target.token_count = incoming.token_count;
+    }
+    if incoming.grounding_metadata.is_some() {
+        target
+            .grounding_metadata
+            .clone_from(&incoming.grounding_metadata);
+    }
+    if incoming.avg_logprobs.is_some() {
+        target.avg_logprobs = incoming.avg_logprobs;
+    }
+    if incoming.url_context_metadata.is_some() {
+        target
+            .url_context_metadata
+            .clone_from(&incoming.url_context_metadata);
+    }
+    if incoming.continuation_token.is_some() {
+        target
+            .continuation_token
+            .clone_from(&incoming.continuation_token);
+    }
+    for (key, value) in &incoming.extra {
+        target.extra.insert(key.clone(), value.clone());
+    }
+}
+
+/// The fields that accumulate over the chunks: citations, grounding attributions, log
+/// probabilities.
+fn merge_accumulated(target: &mut Candidate, incoming: &Candidate) {
     if let Some(citations) = &incoming.citation_metadata {
         let into = target
             .citation_metadata
@@ -284,18 +364,9 @@ fn merge_candidate(target: &mut Candidate, incoming: &Candidate) {
             into.extra.insert(key.clone(), value.clone());
         }
     }
-    if incoming.token_count.is_some() {
-        target.token_count = incoming.token_count;
-    }
     target
         .grounding_attributions
         .extend(incoming.grounding_attributions.iter().cloned());
-    if incoming.grounding_metadata.is_some() {
-        target.grounding_metadata = incoming.grounding_metadata.clone();
-    }
-    if incoming.avg_logprobs.is_some() {
-        target.avg_logprobs = incoming.avg_logprobs;
-    }
     if let Some(logprobs) = &incoming.logprobs_result {
         let into = target
             .logprobs_result
@@ -307,15 +378,6 @@ fn merge_candidate(target: &mut Candidate, incoming: &Candidate) {
         if let Some(sum) = logprobs.log_probability_sum {
             *into.log_probability_sum.get_or_insert(0.0) += sum;
         }
-    }
-    if incoming.url_context_metadata.is_some() {
-        target.url_context_metadata = incoming.url_context_metadata.clone();
-    }
-    if incoming.continuation_token.is_some() {
-        target.continuation_token = incoming.continuation_token.clone();
-    }
-    for (key, value) in &incoming.extra {
-        target.extra.insert(key.clone(), value.clone());
     }
 }
 

@@ -43,11 +43,11 @@
 
 use std::collections::VecDeque;
 
-use crate::encoding::{BOM, parse_json};
+use crate::encoding::parse_model_into;
 use crate::error::{ApiError, Error};
 use crate::json_array::{JsonArrayDecoder, JsonArrayError};
 use crate::request::StreamFormat;
-use crate::sse::{DEFAULT_MAX_EVENT_SIZE, SseDecoder, SseEvent};
+use crate::sse::{DEFAULT_MAX_EVENT_SIZE, SseDecoder, SseEventRef};
 use crate::types::GenerateContentResponse;
 
 /// Where a decoded item sits in the body.
@@ -63,66 +63,79 @@ enum Framing {
     JsonArray(JsonArrayDecoder),
 }
 
-/// An SSE body as Google's streams are read: the SSE decoder, with the [`RawJsonSniffer`] in front
-/// of it catching an error object written outside the framing. Shared by every SSE-framed decoder
-/// of the crate, so that all of them report in-band errors, oversized events and truncation alike.
+/// An SSE body as Google's streams are read: the SSE decoder, stopping at a line that starts a JSON
+/// value, and the value found there, an error object written outside the framing. Shared by every
+/// SSE-framed decoder of the crate, so that all of them report in-band errors, oversized events and
+/// truncation alike, and each scans a body for line ends once.
 #[derive(Debug)]
 pub(crate) struct SniffedSse {
+    /// Stops at a line that starts a JSON value ([`SseDecoder::stopping_at_json`]).
     decoder: Box<SseDecoder>,
-    /// Watches the raw bytes for JSON that is not inside the SSE framing.
-    sniffer: RawJsonSniffer,
+    /// The JSON value found there, once one was.
+    injected: Option<Injected>,
     max_event_size: usize,
 }
 
 impl SniffedSse {
     pub(crate) fn new(max_event_size: usize) -> Self {
         Self {
-            decoder: Box::new(SseDecoder::with_max_event_size(max_event_size)),
-            sniffer: RawJsonSniffer::new(),
+            decoder: Box::new(SseDecoder::with_max_event_size(max_event_size).stopping_at_json()),
+            injected: None,
             max_event_size,
         }
     }
 
-    /// Feeds a piece of the body, handing every event it completes to `accept` (true: the event
-    /// counts as an item; an error ends the stream). Returns the error that ends the stream, if
-    /// any; `items` is the number of items before this piece (the index of an error after them).
+    /// Feeds a piece of the body, handing every event it completes to `accept`, borrowed from the
+    /// bytes as they arrived where it lies in one piece (true: the event counts as an item; an error
+    /// ends the stream, and the rest of the piece is not decoded). Returns the error that ends the
+    /// stream, if any; `items` is the number of items before this piece (the index of an error after
+    /// them).
     pub(crate) fn push(
         &mut self,
         bytes: &[u8],
         mut items: u64,
-        mut accept: impl FnMut(SseEvent) -> Result<bool, Error>,
+        mut accept: impl FnMut(SseEventRef<'_>) -> Result<bool, Error>,
     ) -> Option<Error> {
-        let sse = self.sniffer.sse_prefix(bytes, self.max_event_size);
-        let pushed = self.decoder.push(&bytes[..sse]);
-        // Events completed before anything else went wrong come first.
-        while let Some(event) = self.decoder.next_event() {
-            match accept(event) {
-                Ok(counted) => items += u64::from(counted),
-                Err(error) => return Some(error),
+        let mut rest = bytes;
+        if self.injected.is_none() {
+            let before = self.decoder.position();
+            let mut failed = None;
+            let pushed = self.decoder.push_with(bytes, |event| {
+                if failed.is_none() {
+                    match accept(event) {
+                        Ok(counted) => items += u64::from(counted),
+                        Err(error) => failed = Some(error),
+                    }
+                }
+            });
+            // Events completed before anything else went wrong come first.
+            if failed.is_some() {
+                return failed;
             }
+            if let Err(err) = pushed {
+                return Some(
+                    Error::too_large(err.limit)
+                        .with_event_index(err.index)
+                        .with_byte_offset(err.offset),
+                );
+            }
+            let start = self.decoder.json_start()?;
+            rest = &bytes[(start - before) as usize..];
+            self.injected = Some(Injected {
+                start,
+                decoder: JsonArrayDecoder::with_max_element_size(self.max_event_size),
+            });
         }
-        if let Err(err) = pushed {
-            return Some(
-                Error::too_large(err.limit)
-                    .with_event_index(err.index)
-                    .with_byte_offset(err.offset),
-            );
-        }
-        if self.sniffer.capturing() {
-            return self
-                .sniffer
-                .capture(&bytes[sse..])
-                .map(|found| match found {
-                    Ok((offset, json)) => injected_error(&json, offset, items),
-                    Err(err) => err.with_event_index(items),
-                });
-        }
-        None
+        let found = self.injected.as_mut()?.push(rest)?;
+        Some(match found {
+            Ok((offset, json)) => injected_error(&json, offset, items),
+            Err(err) => err.with_event_index(items),
+        })
     }
 
     /// The body ended: the error of a body cut inside an event or an injected JSON value.
     pub(crate) fn finish(&mut self, items: u64) -> Option<Error> {
-        if let Some(err) = self.sniffer.finish() {
+        if let Some(err) = self.injected.as_mut().and_then(Injected::finish) {
             return Some(err.with_event_index(items));
         }
         self.decoder.finish().map(|discarded| {
@@ -138,110 +151,43 @@ impl SniffedSse {
     }
 }
 
-/// Finds a JSON value that starts at the beginning of a line of an SSE body.
+/// A JSON value that starts at the beginning of a line of an SSE body.
 ///
 /// Such a line is a field named `{` for the SSE standard, which ignores it; but for Gemini it is an
-/// error object injected into the stream after the status line (Vertex AI does this). The sniffer sits
-/// in front of the SSE decoder and checks the first byte of every line; from a line starting with `{` or
-/// `[` on, the bytes go to a JSON-array decoder instead (it understands strings and escapes, so braces
-/// inside strings cannot fool it) and the SSE decoder sees nothing more. Because the split point is a
-/// byte offset, the outcome does not depend on how the body was cut into pieces.
+/// error object injected into the stream after the status line (Vertex AI does this). The SSE
+/// decoder looks at the first byte of every line as it frames them and stops at a line starting with
+/// `{` or `[`; from there on, the bytes go to a JSON-array decoder instead (it understands strings and
+/// escapes, so braces inside strings cannot fool it) and the SSE decoder sees nothing more. Because
+/// the split point is a byte offset, the outcome does not depend on how the body was cut into pieces.
 ///
 /// A byte-order mark at the very start of the body is not part of the first line (the SSE decoder
-/// strips it too), so an error object right after it is still found.
+/// strips it), so an error object right after it is still found.
 #[derive(Debug)]
-struct RawJsonSniffer {
-    at_line_start: bool,
-    /// How many leading bytes of the body matched the BOM; the check is over once this is 3 or the
-    /// body went another way.
-    bom: usize,
-    /// Bytes scanned so far.
-    position: u64,
-    capture: Option<(u64, JsonArrayDecoder)>,
+struct Injected {
+    /// Body offset of the value's first byte.
+    start: u64,
+    decoder: JsonArrayDecoder,
 }
 
-impl RawJsonSniffer {
-    fn new() -> Self {
-        Self {
-            at_line_start: true,
-            bom: 0,
-            position: 0,
-            capture: None,
-        }
-    }
-
-    /// How many leading bytes of `input` belong to the SSE framing; the rest, if any, starts a JSON
-    /// value (see [`capture`](Self::capture)).
-    fn sse_prefix(&mut self, input: &[u8], max_size: usize) -> usize {
-        if self.capture.is_some() {
-            return 0;
-        }
-        let mut at = 0;
-        while at < input.len() {
-            // Still inside a possible BOM at the start of the body: its bytes are not line content.
-            if self.bom < BOM.len() && self.position == self.bom as u64 {
-                if input[at] == BOM[self.bom] {
-                    self.bom += 1;
-                    self.position += 1;
-                    at += 1;
-                    continue;
-                }
-                if self.bom > 0 {
-                    // `EF` or `EF BB` and then something else: ordinary bytes of the first line.
-                    self.at_line_start = false;
-                }
-                self.bom = BOM.len();
-            }
-            if self.at_line_start && matches!(input[at], b'{' | b'[') {
-                self.capture = Some((
-                    self.position,
-                    JsonArrayDecoder::with_max_element_size(max_size),
-                ));
-                return at;
-            }
-            match memchr::memchr2(b'\r', b'\n', &input[at..]) {
-                Some(found) => {
-                    self.at_line_start = true;
-                    self.position += found as u64 + 1;
-                    at += found + 1;
-                }
-                None => {
-                    self.at_line_start = false;
-                    self.position += (input.len() - at) as u64;
-                    at = input.len();
-                }
-            }
-        }
-        at
-    }
-
-    /// Feeds bytes of a JSON value found outside the framing; returns the value once complete.
-    fn capture(&mut self, input: &[u8]) -> Option<Result<(u64, Vec<u8>), Error>> {
-        let (start, decoder) = self.capture.as_mut()?;
-        let start = *start;
-        let pushed = decoder.push(input);
+impl Injected {
+    /// Feeds bytes of the value; returns it once complete.
+    fn push(&mut self, input: &[u8]) -> Option<Result<(u64, Vec<u8>), Error>> {
+        let pushed = self.decoder.push(input);
         // A value completed in this piece wins over anything wrong after it, so that the outcome does
         // not depend on where the body was cut.
         // For `[{"error": …}]` the decoder yields the object inside the array.
-        if let Some(element) = decoder.next_element() {
-            return Some(Ok((start + element.offset, element.json)));
+        if let Some(element) = self.decoder.next_element() {
+            return Some(Ok((self.start + element.offset, element.json)));
         }
-        pushed.err().map(|err| Err(framing_error(err, start)))
+        pushed.err().map(|err| Err(framing_error(err, self.start)))
     }
 
-    /// True when a JSON value outside the framing has started.
-    fn capturing(&self) -> bool {
-        self.capture.is_some()
-    }
-
-    /// The body ended; a capture in progress means the injected JSON was cut off.
+    /// The body ended; a value in progress means the injected JSON was cut off.
     fn finish(&mut self) -> Option<Error> {
-        let (start, decoder) = self.capture.as_mut()?;
-        let start = *start;
-        let partial = decoder.partial_element().to_vec();
-        match decoder.finish() {
+        let partial = self.decoder.partial_element().to_vec();
+        match self.decoder.finish() {
             Ok(()) => None,
-            Err(_) => Some(Error::truncated(&partial).with_byte_offset(start)),
+            Err(_) => Some(Error::truncated(&partial).with_byte_offset(self.start)),
         }
     }
 }
@@ -332,14 +278,7 @@ impl ChunkDecoder {
                         offset: event.offset,
                     };
                     let mut error = None;
-                    if Self::accept(
-                        ready,
-                        saw_finish,
-                        chunks,
-                        event.data.as_bytes(),
-                        position,
-                        &mut error,
-                    ) {
+                    if Self::accept(ready, saw_finish, chunks, event.data, position, &mut error) {
                         Ok(true)
                     } else {
                         Err(error.unwrap_or_else(Error::incomplete))
@@ -441,18 +380,23 @@ impl ChunkDecoder {
         position: Position,
         error: &mut Option<Error>,
     ) -> bool {
-        match decode_chunk(data, position) {
-            Ok(chunk) => {
+        // Parsed in the queue slot it is handed out from, not moved there.
+        ready.push_back(GenerateContentResponse::default());
+        let Some(chunk) = ready.back_mut() else {
+            return false;
+        };
+        match decode_chunk(data, position, chunk) {
+            Ok(()) => {
                 if chunk.candidates.iter().any(|c| c.finish_reason.is_some())
                     || chunk.block_reason().is_some()
                 {
                     *saw_finish = true;
                 }
                 *chunks += 1;
-                ready.push_back(chunk);
                 true
             }
             Err(err) => {
+                ready.pop_back();
                 *error = Some(err);
                 false
             }
@@ -500,16 +444,21 @@ fn injected_error(json: &[u8], offset: u64, index: u64) -> Error {
     }
 }
 
-/// Decodes the data of one event or array element (invalid UTF-8 inside it reads as U+FFFD, the
-/// crate's text-encoding rule, whichever the framing).
-fn decode_chunk(data: &[u8], position: Position) -> Result<GenerateContentResponse, Error> {
-    let (parsed, data) = parse_json::<GenerateContentResponse>(data);
+/// Decodes the data of one event or array element into `chunk`, which holds the default value
+/// (invalid UTF-8 inside it reads as U+FFFD, the crate's text-encoding rule, whichever the
+/// framing).
+fn decode_chunk(
+    data: &[u8],
+    position: Position,
+    chunk: &mut GenerateContentResponse,
+) -> Result<(), Error> {
+    let (parsed, data) = parse_model_into(data, chunk);
     let error = match parsed {
         // An `{"error": …}` object parses as a response whose only member is unknown.
-        Ok(chunk) if !chunk.extra.contains_key("error") => return Ok(chunk),
-        Ok(chunk) => match ApiError::from_slice(&data) {
+        Ok(()) if !chunk.extra.contains_key("error") => return Ok(()),
+        Ok(()) => match ApiError::from_slice(&data) {
             Some(api) => Error::api(api),
-            None => return Ok(chunk),
+            None => return Ok(()),
         },
         Err(err) => match ApiError::from_slice(&data) {
             Some(api) => Error::api(api),

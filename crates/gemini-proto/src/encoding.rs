@@ -7,6 +7,8 @@ use std::borrow::Cow;
 
 use serde::de::DeserializeOwned;
 
+use crate::json_reader;
+
 /// UTF-8 encoding of U+FEFF BYTE ORDER MARK.
 pub(crate) const BOM: &[u8; 3] = b"\xEF\xBB\xBF";
 
@@ -15,21 +17,57 @@ pub(crate) fn strip_bom(body: &[u8]) -> &[u8] {
     body.strip_prefix(BOM).unwrap_or(body)
 }
 
-/// Parses JSON, reading invalid UTF-8 inside strings as U+FFFD. Valid input costs nothing extra:
-/// the bytes are checked only when the parse failed, and parsed again only when they were not
-/// UTF-8. Returns the text that was parsed, for excerpts and error detection.
+/// Parses JSON, reading invalid UTF-8 inside strings as U+FFFD. The bytes are checked as
+/// UTF-8 once: valid text is parsed by the crate's fast reader ([`json_reader`]) or, for
+/// whatever that leaves, by serde_json without checking it again; other bytes are read
+/// lossily, and when even that is not JSON the error is serde_json's for the bytes as they
+/// came. Returns the text that was parsed, for excerpts and error detection.
 pub(crate) fn parse_json<T: DeserializeOwned>(
     bytes: &[u8],
 ) -> (Result<T, serde_json::Error>, Cow<'_, [u8]>) {
-    match serde_json::from_slice(bytes) {
-        Err(err) if std::str::from_utf8(bytes).is_err() => {
-            let text = String::from_utf8_lossy(bytes).into_owned();
-            match serde_json::from_str(&text) {
-                Ok(value) => (Ok(value), Cow::Owned(text.into_bytes())),
-                // Still not JSON: report the error of the bytes as they came.
-                Err(_) => (Err(err), Cow::Borrowed(bytes)),
-            }
+    parse_json_with(bytes, |text| json_reader::read(text))
+}
+
+/// [`parse_json`] for the model's structs, read straight into `place` (which holds the
+/// default value) by the fast reader ([`json_reader::read_in_place`]), or stored there from
+/// serde_json: how each chunk of a stream is parsed, into the queue slot it is handed out from.
+pub(crate) fn parse_model_into<'b, T: DeserializeOwned + json_reader::ReadInto + Default>(
+    bytes: &'b [u8],
+    place: &mut T,
+) -> (Result<(), serde_json::Error>, Cow<'b, [u8]>) {
+    if let Ok(text) = std::str::from_utf8(bytes)
+        && json_reader::read_in_place(text, place)
+    {
+        return (Ok(()), Cow::Borrowed(bytes));
+    }
+    // What the reader may have written is replaced, or the parse failed.
+    let (parsed, text) = parse_json_with(bytes, |_| None);
+    (parsed.map(|value| *place = value), text)
+}
+
+fn parse_json_with<T: DeserializeOwned>(
+    bytes: &[u8],
+    fast: impl FnOnce(&str) -> Option<T>,
+) -> (Result<T, serde_json::Error>, Cow<'_, [u8]>) {
+    match std::str::from_utf8(bytes) {
+        Ok(text) => {
+            let parsed = match fast(text) {
+                Some(value) => Ok(value),
+                None => serde_json::from_str(text),
+            };
+            (parsed, Cow::Borrowed(bytes))
         }
-        result => (result, Cow::Borrowed(bytes)),
+        Err(_) => match serde_json::from_slice(bytes) {
+            Err(err) => {
+                let text = String::from_utf8_lossy(bytes).into_owned();
+                match serde_json::from_str(&text) {
+                    Ok(value) => (Ok(value), Cow::Owned(text.into_bytes())),
+                    // Still not JSON: report the error of the bytes as they came.
+                    Err(_) => (Err(err), Cow::Borrowed(bytes)),
+                }
+            }
+            // Invalid UTF-8 only where the value is ignored.
+            parsed => (parsed, Cow::Borrowed(bytes)),
+        },
     }
 }

@@ -41,6 +41,7 @@ pub mod chunk;
 mod encoding;
 pub mod interactions;
 pub mod json_array;
+mod json_reader;
 pub mod sse;
 
 pub use endpoint::{Auth, Endpoint};

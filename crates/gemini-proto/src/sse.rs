@@ -43,6 +43,7 @@
 
 use std::collections::VecDeque;
 use std::fmt;
+use std::ops::Range;
 
 use crate::encoding::BOM;
 
@@ -91,6 +92,84 @@ impl SseEvent {
     /// ```
     pub fn event_type(&self) -> &str {
         self.event.as_deref().unwrap_or("message")
+    }
+}
+
+/// One dispatched event, borrowed: what [`SseDecoder::push_with`] hands out. The fields mean
+/// what those of [`SseEvent`] mean, before any text decoding.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SseEventRef<'a> {
+    /// The event's data, its `data` field values joined with LF, as the bytes that arrived.
+    /// UTF-8 is not checked: `String::from_utf8_lossy(data)` is [`SseEvent::data`], and a JSON
+    /// parser reading the bytes checks their strings itself.
+    pub data: &'a [u8],
+    /// The value of the event's `event` field as it arrived; empty when it had none.
+    pub event: &'a [u8],
+    /// The last event ID in effect when this event was dispatched (`""` if none was ever set).
+    pub last_event_id: &'a str,
+    /// The reconnection time in milliseconds in effect, if any `retry` field set one.
+    pub retry: Option<u64>,
+    /// Zero-based number of this event among the events dispatched from the stream.
+    pub index: u64,
+    /// Offset in bytes, from the start of the body, of the first byte of this event's first
+    /// `data` line.
+    pub offset: u64,
+}
+
+impl SseEventRef<'_> {
+    /// The owned event, text decoded as [`SseDecoder::next_event`] hands it out.
+    pub fn to_owned_event(&self) -> SseEvent {
+        owned_event(self, String::from_utf8_lossy(self.data).into_owned())
+    }
+}
+
+fn owned_event(event: &SseEventRef<'_>, data: String) -> SseEvent {
+    SseEvent {
+        data,
+        event: (!event.event.is_empty()).then(|| String::from_utf8_lossy(event.event).into_owned()),
+        last_event_id: event.last_event_id.to_owned(),
+        retry: event.retry,
+        index: event.index,
+        offset: event.offset,
+    }
+}
+
+/// Where a dispatched event's data is: in the piece being fed, or in the decoder's buffer
+/// (which a queueing sink may take instead of copying).
+enum Data<'a> {
+    Borrowed(&'a [u8]),
+    Buffered(&'a mut Vec<u8>),
+}
+
+/// What the decoder does with a dispatched event (`meta.data` is empty; the data is `data`).
+trait Sink {
+    fn event(&mut self, data: Data<'_>, meta: SseEventRef<'_>);
+}
+
+/// Queues owned events for [`SseDecoder::next_event`].
+struct Queue<'q>(&'q mut VecDeque<SseEvent>);
+
+impl Sink for Queue<'_> {
+    fn event(&mut self, data: Data<'_>, meta: SseEventRef<'_>) {
+        let text = match data {
+            Data::Borrowed(bytes) => String::from_utf8_lossy(bytes).into_owned(),
+            // The buffer becomes the event's text (no copy); the next event starts a new one.
+            Data::Buffered(buffer) => into_string_lossy(std::mem::take(buffer)),
+        };
+        self.0.push_back(owned_event(&meta, text));
+    }
+}
+
+/// Hands borrowed events to a closure ([`SseDecoder::push_with`]).
+struct Callback<F>(F);
+
+impl<F: FnMut(SseEventRef<'_>)> Sink for Callback<F> {
+    fn event(&mut self, data: Data<'_>, meta: SseEventRef<'_>) {
+        let data = match data {
+            Data::Borrowed(bytes) => bytes,
+            Data::Buffered(buffer) => buffer.as_slice(),
+        };
+        (self.0)(SseEventRef { data, ..meta });
     }
 }
 
@@ -158,8 +237,12 @@ pub struct SseDecoder {
     line_offset: u64,
     /// Number of body bytes pushed so far.
     position: u64,
-    /// The data buffer without its trailing LF; meaningful only when `has_data`.
+    /// The data buffer without its trailing LF; meaningful only when `has_data` and nothing
+    /// is `borrowed`.
     data: Vec<u8>,
+    /// While a piece is fed: the current event's data is this range of it, not yet copied
+    /// (an event whose one `data` line lies in the piece is never copied).
+    borrowed: Option<Range<usize>>,
     has_data: bool,
     /// Body offset of the current event's first `data` line.
     data_offset: u64,
@@ -172,6 +255,10 @@ pub struct SseDecoder {
     dispatched: u64,
     ready: VecDeque<SseEvent>,
     failed: Option<EventTooLarge>,
+    /// Stop at a line that starts with `{` or `[` (see [`stopping_at_json`](Self::stopping_at_json)).
+    json_lines: bool,
+    /// Where such a line started (a body offset): nothing from there on was read.
+    json_at: Option<u64>,
 }
 
 impl Default for SseDecoder {
@@ -208,6 +295,7 @@ impl SseDecoder {
             line_offset: 0,
             position: 0,
             data: Vec::new(),
+            borrowed: None,
             has_data: false,
             data_offset: 0,
             event_type: Vec::new(),
@@ -218,7 +306,23 @@ impl SseDecoder {
             dispatched: 0,
             ready: VecDeque::new(),
             failed: None,
+            json_lines: false,
+            json_at: None,
         }
+    }
+
+    /// A decoder that stops reading at a line starting with `{` or `[`, which the standard would
+    /// ignore as a field so named but which, in a Gemini stream, is a JSON value (an error) written
+    /// outside the framing; [`json_start`](Self::json_start) then says where it starts. The chunk
+    /// decoder uses it, so that every byte of a body is scanned for line ends once.
+    pub(crate) fn stopping_at_json(mut self) -> Self {
+        self.json_lines = true;
+        self
+    }
+
+    /// The body offset of the line that starts a JSON value, once the decoder stopped there.
+    pub(crate) fn json_start(&self) -> Option<u64> {
+        self.json_at
     }
 
     /// The configured maximum event size in bytes.
@@ -263,21 +367,58 @@ impl SseDecoder {
     /// [`EventTooLarge`] when an event or line exceeds the maximum event size. The decoder then
     /// stops: this and every later call return the same error, and the events completed before
     /// the oversized one stay available.
-    pub fn push(&mut self, mut input: &[u8]) -> Result<(), EventTooLarge> {
+    pub fn push(&mut self, input: &[u8]) -> Result<(), EventTooLarge> {
+        let mut ready = std::mem::take(&mut self.ready);
+        let result = self.push_to(input, &mut Queue(&mut ready));
+        self.ready = ready;
+        result
+    }
+
+    /// Feeds the next piece of the body and hands each event it completes to `on_event`,
+    /// borrowed, instead of queueing it for [`next_event`](Self::next_event): the lean way to
+    /// decode. An event whose data arrived in this piece as one `data` line is handed out as a
+    /// slice of `input`, without being copied; any other is handed out from the decoder's
+    /// buffer, which is reused for the next event. The data is not decoded as UTF-8 here
+    /// (see [`SseEventRef::data`]), so that a consumer parsing it checks it once.
+    ///
+    /// Framing, limits and errors are those of [`push`](Self::push): the events completed
+    /// before an oversized one are handed out before the error returns.
+    ///
+    /// ```
+    /// use gemini_proto::sse::SseDecoder;
+    ///
+    /// let mut decoder = SseDecoder::new();
+    /// let mut seen = Vec::new();
+    /// decoder.push_with(b"data: {\"a\": 1}\r\n\r\ndata: {\"a\"", |event| {
+    ///     seen.push((event.index, event.data.to_vec()));
+    /// })?;
+    /// decoder.push_with(b": 2}\r\n\r\n", |event| seen.push((event.index, event.data.to_vec())))?;
+    /// assert_eq!(seen, [(0, b"{\"a\": 1}".to_vec()), (1, b"{\"a\": 2}".to_vec())]);
+    /// # Ok::<(), gemini_proto::sse::EventTooLarge>(())
+    /// ```
+    pub fn push_with(
+        &mut self,
+        input: &[u8],
+        on_event: impl FnMut(SseEventRef<'_>),
+    ) -> Result<(), EventTooLarge> {
+        self.push_to(input, &mut Callback(on_event))
+    }
+
+    fn push_to(&mut self, mut input: &[u8], sink: &mut impl Sink) -> Result<(), EventTooLarge> {
         if let Some(err) = &self.failed {
             return Err(err.clone());
         }
-        if input.is_empty() {
+        if input.is_empty() || self.json_at.is_some() {
             return Ok(());
         }
-        let result = self.push_inner(&mut input);
+        let result = self.push_inner(&mut input, sink);
         if let Err(err) = &result {
             self.failed = Some(err.clone());
         }
         result
     }
 
-    fn push_inner(&mut self, input: &mut &[u8]) -> Result<(), EventTooLarge> {
+    fn push_inner(&mut self, input: &mut &[u8], sink: &mut impl Sink) -> Result<(), EventTooLarge> {
         // `base` is the body offset of `input[0]`; `position` is only advanced at the end.
         let mut base = self.position;
         self.position += input.len() as u64;
@@ -298,37 +439,55 @@ impl SseDecoder {
             } else {
                 // Not a BOM: the held bytes are ordinary body bytes at offset 0.
                 self.line_offset = 0;
-                self.feed(&held, 0)?;
+                self.feed(&held, 0, sink)?;
+                if self.json_at.is_some() {
+                    return Ok(());
+                }
             }
         }
-        self.feed(input, base)
+        self.feed(input, base, sink)
     }
 
-    /// Interprets `input`, whose first byte is at body offset `base`, after the BOM check.
-    fn feed(&mut self, input: &[u8], base: u64) -> Result<(), EventTooLarge> {
-        let mut rest = input;
-        let mut offset = base;
-        if self.after_cr && !rest.is_empty() {
+    /// Interprets `input`, whose first byte is at body offset `base`, after the BOM check. An
+    /// event's data still borrowed from `input` when it ends is copied into the decoder.
+    fn feed(&mut self, input: &[u8], base: u64, sink: &mut impl Sink) -> Result<(), EventTooLarge> {
+        let result = self.feed_lines(input, base, sink);
+        if let Some(range) = self.borrowed.take() {
+            // The event goes on in a later piece: its data so far must outlive this one.
+            self.data.clear();
+            self.data.extend_from_slice(&input[range]);
+        }
+        result
+    }
+
+    fn feed_lines(
+        &mut self,
+        input: &[u8],
+        base: u64,
+        sink: &mut impl Sink,
+    ) -> Result<(), EventTooLarge> {
+        let mut at = 0;
+        if self.after_cr && !input.is_empty() {
             self.after_cr = false;
-            if rest[0] == b'\n' {
-                rest = &rest[1..];
-                offset += 1;
+            if input[0] == b'\n' {
+                at = 1;
             }
         }
-        if rest.is_empty() {
+        if at == input.len() {
             return Ok(());
         }
 
         // Finish the line held over from earlier pieces, if any.
         if !self.line.is_empty() {
-            match memchr::memchr2(b'\r', b'\n', rest) {
+            match memchr::memchr2(b'\r', b'\n', &input[at..]) {
                 None => {
-                    self.check_size(self.line.len() + rest.len(), self.line_offset)?;
-                    self.line.extend_from_slice(rest);
+                    self.check_size(self.line.len() + input.len() - at, self.line_offset)?;
+                    self.line.extend_from_slice(&input[at..]);
                     return Ok(());
                 }
-                Some(end) => {
-                    self.line.extend_from_slice(&rest[..end]);
+                Some(found) => {
+                    let end = at + found;
+                    self.line.extend_from_slice(&input[at..end]);
                     let line_offset = self.line_offset;
                     let value_start = data_value_start(&self.line);
                     if let (Some(start), false, true) = (
@@ -346,39 +505,45 @@ impl SseDecoder {
                         self.data_offset = line_offset;
                     } else {
                         let line = std::mem::take(&mut self.line);
-                        self.process_line(&line, line_offset)?;
+                        self.process_line(&line, None, line_offset, input, sink)?;
                         // Give the allocation back for the next held-over line.
                         self.line = line;
                         self.line.clear();
                     }
-                    let skip = self.terminator_len(rest, end);
-                    rest = &rest[skip..];
-                    offset += skip as u64;
+                    at = self.line_end(input, end);
                 }
             }
         }
 
         // Complete lines inside this piece are interpreted without copying them first.
-        while let Some(end) = memchr::memchr2(b'\r', b'\n', rest) {
-            self.process_line(&rest[..end], offset)?;
-            let skip = self.terminator_len(rest, end);
-            rest = &rest[skip..];
-            offset += skip as u64;
+        loop {
+            // At the start of a line (nothing is held).
+            if self.json_lines && matches!(input.get(at), Some(b'{' | b'[')) {
+                self.json_at = Some(base + at as u64);
+                return Ok(());
+            }
+            let Some(found) = memchr::memchr2(b'\r', b'\n', &input[at..]) else {
+                break;
+            };
+            let end = at + found;
+            self.process_line(&input[at..end], Some(at), base + at as u64, input, sink)?;
+            at = self.line_end(input, end);
         }
 
-        if !rest.is_empty() {
-            self.check_size(rest.len(), offset)?;
-            self.line.extend_from_slice(rest);
-            self.line_offset = offset;
+        if at < input.len() {
+            self.check_size(input.len() - at, base + at as u64)?;
+            self.line.extend_from_slice(&input[at..]);
+            self.line_offset = base + at as u64;
         }
         Ok(())
     }
 
-    /// Length of the line at the start of `rest` (ending at `end`) plus its terminator. Records a
-    /// CR that ends the piece, so that an LF starting the next piece is not a second line end.
-    fn terminator_len(&mut self, rest: &[u8], end: usize) -> usize {
-        if rest[end] == b'\r' {
-            match rest.get(end + 1) {
+    /// Where the line ending at `end` (its terminator's first byte) is over in `input`.
+    /// Records a CR that ends the piece, so that an LF starting the next piece is not a second
+    /// line end.
+    fn line_end(&mut self, input: &[u8], end: usize) -> usize {
+        if input[end] == b'\r' {
+            match input.get(end + 1) {
                 Some(b'\n') => end + 2,
                 Some(_) => end + 1,
                 None => {
@@ -391,11 +556,19 @@ impl SseDecoder {
         }
     }
 
+    /// The length of the current event's data so far.
+    fn data_len(&self) -> usize {
+        match &self.borrowed {
+            Some(range) => range.len(),
+            None => self.data.len(),
+        }
+    }
+
     /// Fails if a line of `line_len` bytes starting at `line_offset`, together with the data
     /// already buffered for the current event, exceeds the limit. Checking every line (held or
     /// not) against the same bound makes the outcome independent of how the body is split.
     fn check_size(&self, line_len: usize, line_offset: u64) -> Result<(), EventTooLarge> {
-        let buffered = if self.has_data { self.data.len() } else { 0 };
+        let buffered = if self.has_data { self.data_len() } else { 0 };
         if buffered.saturating_add(line_len) > self.max_event_size {
             let offset = if self.has_data {
                 self.data_offset
@@ -415,33 +588,53 @@ impl SseDecoder {
         }
     }
 
-    /// Interprets one complete line (without its terminator) starting at body offset `offset`.
-    fn process_line(&mut self, line: &[u8], offset: u64) -> Result<(), EventTooLarge> {
+    /// Interprets one complete line (without its terminator) starting at body offset `offset`;
+    /// `at` is where it starts in `input` when it lies there (its data can then be borrowed).
+    fn process_line(
+        &mut self,
+        line: &[u8],
+        at: Option<usize>,
+        offset: u64,
+        input: &[u8],
+        sink: &mut impl Sink,
+    ) -> Result<(), EventTooLarge> {
         self.check_size(line.len(), offset)?;
         if line.is_empty() {
-            self.dispatch();
+            self.dispatch(input, sink);
             return Ok(());
         }
-        let (name, value) = match memchr::memchr(b':', line) {
+        let (name, value_start) = match memchr::memchr(b':', line) {
             Some(0) => return Ok(()), // comment
             Some(colon) => {
-                let value = &line[colon + 1..];
-                let value = value.strip_prefix(b" ").unwrap_or(value);
-                (&line[..colon], value)
+                let skip = usize::from(line.get(colon + 1) == Some(&b' '));
+                (&line[..colon], colon + 1 + skip)
             }
-            None => (line, &[][..]),
+            None => (line, line.len()),
         };
+        let value = &line[value_start..];
         match name {
             b"data" => {
                 // `check_size` bounded data + line, and the value is shorter than the line.
-                if self.has_data {
-                    self.data.push(b'\n');
-                } else {
+                if !self.has_data {
                     self.has_data = true;
                     self.data_offset = offset;
-                    self.data.clear();
+                    match at {
+                        // The first data line of an event, in this piece: borrowed until the
+                        // event is dispatched or the piece ends.
+                        Some(at) => self.borrowed = Some(at + value_start..at + line.len()),
+                        None => {
+                            self.data.clear();
+                            self.data.extend_from_slice(value);
+                        }
+                    }
+                } else {
+                    if let Some(range) = self.borrowed.take() {
+                        self.data.clear();
+                        self.data.extend_from_slice(&input[range]);
+                    }
+                    self.data.push(b'\n');
+                    self.data.extend_from_slice(value);
                 }
-                self.data.extend_from_slice(value);
             }
             b"event" => {
                 self.event_type.clear();
@@ -467,7 +660,7 @@ impl SseDecoder {
     }
 
     /// The blank-line step of the standard ("dispatch the event").
-    fn dispatch(&mut self) {
+    fn dispatch(&mut self, input: &[u8], sink: &mut impl Sink) {
         if self.id_changed {
             self.last_event_id = String::from_utf8_lossy(&self.id_buffer).into_owned();
             self.id_changed = false;
@@ -477,22 +670,23 @@ impl SseDecoder {
             return;
         }
         self.has_data = false;
-        let data = into_string_lossy(std::mem::take(&mut self.data));
-        let event = if self.event_type.is_empty() {
-            None
-        } else {
-            let event = String::from_utf8_lossy(&self.event_type).into_owned();
-            self.event_type.clear();
-            Some(event)
+        let data = match self.borrowed.take() {
+            Some(range) => Data::Borrowed(&input[range]),
+            None => Data::Buffered(&mut self.data),
         };
-        self.ready.push_back(SseEvent {
+        sink.event(
             data,
-            event,
-            last_event_id: self.last_event_id.clone(),
-            retry: self.reconnection_time,
-            index: self.dispatched,
-            offset: self.data_offset,
-        });
+            SseEventRef {
+                data: &[],
+                event: &self.event_type,
+                last_event_id: &self.last_event_id,
+                retry: self.reconnection_time,
+                index: self.dispatched,
+                offset: self.data_offset,
+            },
+        );
+        self.data.clear();
+        self.event_type.clear();
         self.dispatched += 1;
     }
 
@@ -540,6 +734,7 @@ impl SseDecoder {
             last_event_id,
             reconnection_time,
             id_buffer,
+            json_lines: self.json_lines,
             ..SseDecoder::with_max_event_size(self.max_event_size)
         };
         discarded

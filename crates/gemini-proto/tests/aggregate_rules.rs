@@ -559,3 +559,42 @@ proptest! {
         prop_assert_eq!(with.parts(), with_empty.parts());
     }
 }
+
+/// Without content, the aggregate of every recorded stream is the full aggregate minus what
+/// accumulates: no parts, citations, grounding attributions or log probabilities; the rest equal.
+#[test]
+fn metadata_only_keeps_everything_but_what_accumulates() {
+    let mut files: Vec<_> = std::fs::read_dir(format!("{CAPTURES}stream-sse"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    files.sort();
+    assert!(files.len() > 100);
+    for file in files {
+        let body = std::fs::read_to_string(format!("{CAPTURES}stream-sse/{file}")).unwrap();
+        let chunks: Vec<GenerateContentResponse> = body
+            .lines()
+            .filter_map(|line| line.strip_prefix("data: "))
+            .filter(|data| !data.contains("\"error\""))
+            .map(|data| serde_json::from_str(data).unwrap())
+            .collect();
+        let full = aggregate(&chunks);
+        let mut aggregator = Aggregator::metadata_only();
+        for chunk in &chunks {
+            aggregator.push(chunk);
+        }
+        assert_eq!(aggregator.chunks(), chunks.len() as u64);
+        let mut expected = full.clone();
+        for candidate in &mut expected.candidates {
+            if let Some(content) = candidate.content.as_mut() {
+                content.parts.clear();
+            }
+            candidate.citation_metadata = None;
+            candidate.grounding_attributions.clear();
+            candidate.logprobs_result = None;
+        }
+        let lean = aggregator.into_response();
+        assert!(lean.parts().is_empty(), "{file}");
+        assert_eq!(lean, expected, "{file}");
+    }
+}

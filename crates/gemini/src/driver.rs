@@ -322,9 +322,11 @@ where
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<C::Item, Error>>> {
         loop {
-            let step = match self.peeked.take() {
-                Some(step) => Poll::Ready(Some(Ok(step))),
-                None => self.poll_step(cx, false),
+            // Checked before taking: taking moves the whole (chunk-sized) option out.
+            let step = if self.peeked.is_some() {
+                Poll::Ready(self.peeked.take().map(Ok))
+            } else {
+                self.poll_step(cx, false)
             };
             return match step {
                 Poll::Ready(Some(Ok(Step::Item(item)))) => Poll::Ready(Some(Ok(item))),
@@ -344,9 +346,10 @@ where
         &mut self,
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Step<C::Item>, Error>>> {
-        match self.peeked.take() {
-            Some(step) => Poll::Ready(Some(Ok(step))),
-            None => self.poll_step(cx, false),
+        if self.peeked.is_some() {
+            Poll::Ready(self.peeked.take().map(Ok))
+        } else {
+            self.poll_step(cx, false)
         }
     }
 

@@ -16,7 +16,7 @@ use gemini_proto::types::{
 use serde::de::DeserializeOwned;
 
 use crate::driver::{CallFuture, Driver, first_item};
-use crate::options::{CallOptions, call_option_setters, generate_setters};
+use crate::options::{CallOptions, call_option_setters, generate_setters, stream_setters};
 use crate::stream::ResponseStream;
 use crate::{Client, Error};
 
@@ -218,6 +218,7 @@ pub struct GenerateContentStream {
 impl GenerateContentStream {
     generate_setters!();
     call_option_setters!();
+    stream_setters!();
 
     /// Replaces the whole request body (contents, config, tools…).
     pub fn request(mut self, request: GenerateContentRequest) -> Self {
@@ -289,7 +290,8 @@ pub(crate) fn generate_driver(
                 .automatic_continuation
                 .unwrap_or(inner.automatic_continuation),
         )
-        .with_confirmed_only(options.confirmed_only);
+        .with_confirmed_only(options.confirmed_only)
+        .with_aggregation(!options.metadata_only);
     if let Some(deadline) = options.deadline {
         call = call.with_deadline(deadline);
     }

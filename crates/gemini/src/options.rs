@@ -13,6 +13,8 @@ pub(crate) struct CallOptions {
     pub(crate) automatic_continuation: Option<bool>,
     pub(crate) confirmed_only: bool,
     pub(crate) deadline: Option<std::time::Duration>,
+    /// A stream's content is not folded into its snapshot.
+    pub(crate) metadata_only: bool,
 }
 
 impl CallOptions {
@@ -190,4 +192,19 @@ macro_rules! generate_setters {
     };
 }
 
-pub(crate) use {call_option_setters, generate_setters};
+/// The settings of a streamed generate request only.
+macro_rules! stream_setters {
+    () => {
+        /// Folds each chunk into the stream's `snapshot()` (default on). Off, a stream holds
+        /// the same memory however long it runs — for consumers that handle each chunk as it
+        /// comes: `snapshot()`, `final_response()` and a failure's
+        /// [`partial_response`](crate::Error::partial_response) then keep what each chunk
+        /// replaces (finish reason, usage, safety ratings, model version) but no parts.
+        pub fn aggregate(mut self, enabled: bool) -> Self {
+            self.options.metadata_only = !enabled;
+            self
+        }
+    };
+}
+
+pub(crate) use {call_option_setters, generate_setters, stream_setters};

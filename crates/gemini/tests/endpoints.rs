@@ -374,3 +374,46 @@ fn streams_over_tls() {
     let error = smol::block_on(client.models().generate_content(MODEL, PROMPT).send()).unwrap_err();
     assert_eq!(error.kind(), gemini::ErrorKind::Connect, "{error}");
 }
+
+#[test]
+fn a_stream_without_aggregation_hands_out_every_chunk_and_keeps_only_metadata() {
+    let emulator = emulator();
+    let expected = expected_text(&emulator, MODEL, PROMPT);
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let client = client(&emulator);
+    runtime.block_on(async {
+        let mut stream = client
+            .models()
+            .generate_content_stream(MODEL, PROMPT)
+            .aggregate(false)
+            .await
+            .unwrap();
+        let mut text = String::new();
+        while let Some(chunk) = stream.next().await {
+            text.push_str(&chunk.unwrap().text().unwrap_or_default());
+        }
+        assert_eq!(text, expected);
+        let snapshot = stream.snapshot();
+        assert!(snapshot.parts().is_empty());
+        assert!(snapshot.finish_reason().is_some());
+        assert!(
+            snapshot
+                .usage()
+                .is_some_and(|u| u.total_token_count.is_some())
+        );
+    });
+    // The same from blocking code.
+    let client = blocking_client(&emulator);
+    let mut stream = client
+        .models()
+        .generate_content_stream(MODEL, PROMPT)
+        .aggregate(false)
+        .send()
+        .unwrap();
+    let text: String = (&mut stream)
+        .map(|chunk| chunk.unwrap().text().unwrap_or_default())
+        .collect();
+    assert_eq!(text, expected);
+    assert!(stream.snapshot().parts().is_empty());
+    assert!(stream.snapshot().finish_reason().is_some());
+}

@@ -254,6 +254,23 @@ impl GenerateCall {
         self
     }
 
+    /// Folds each chunk's content into [`response`](Self::response) (default `true`). Off, a
+    /// stream holds the same memory however long it runs: the aggregate, and the partial
+    /// response of a failure, keep what each chunk replaces (finish reasons, usage, safety
+    /// ratings, model version) but no parts (see [`Aggregator::metadata_only`]). Ignored by a
+    /// unary call, whose answer is the aggregate.
+    #[must_use]
+    pub fn with_aggregation(mut self, enabled: bool) -> Self {
+        if self.is_stream() {
+            self.aggregator = if enabled {
+                Aggregator::new()
+            } else {
+                Aggregator::metadata_only()
+            };
+        }
+        self
+    }
+
     /// A bound on the whole call, every hop, retry and reconnect included, counted from the
     /// first request (default none; the transport's timeouts bound each request). Past it the
     /// call fails with [`ErrorKind::Timeout`], at the next poll or at

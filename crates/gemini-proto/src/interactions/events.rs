@@ -660,7 +660,7 @@ impl EventDecoder {
         let (ready, completed, events) = (&mut self.ready, &mut self.completed, &mut self.events);
         let before = *events;
         self.error = self.sse.push(bytes, before, |event| {
-            let decoded = accept(event)?;
+            let decoded = accept(event.to_owned_event())?;
             let Some(decoded) = decoded else {
                 return Ok(false);
             };

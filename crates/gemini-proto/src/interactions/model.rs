@@ -676,6 +676,8 @@ impl Serialize for Input {
     }
 }
 
+crate::json_reader::read_via_serde!(Input);
+
 impl<'de> Deserialize<'de> for Input {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         use serde::de::Error as _;

@@ -163,6 +163,8 @@ macro_rules! tagged_union {
                 }
             }
         }
+
+        $crate::json_reader::read_via_serde!($name);
     };
 }
 pub(crate) use tagged_union;

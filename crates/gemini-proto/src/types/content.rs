@@ -9,7 +9,7 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::Value;
 
 use super::enums::{Language, Outcome, Role};
-use super::wire::{Base64, Extra, Key, NullOr, wire_struct};
+use super::wire::{Base64, Extra, FromMap, Key, MemberValue, NullOr, wire_struct};
 
 wire_struct! {
     /// One turn of a conversation: who said it and what, as a list of parts.
@@ -221,11 +221,13 @@ impl Content {
 }
 
 fn concat_text<'a>(parts: impl Iterator<Item = &'a Part>) -> Option<String> {
-    let mut out: Option<String> = None;
-    for text in parts.filter_map(Part::as_text) {
-        out.get_or_insert_with(String::new).push_str(text);
+    let mut texts = parts.filter_map(Part::as_text);
+    // The first text allocated at its size: most chunks hold one.
+    let mut out = texts.next()?.to_owned();
+    for text in texts {
+        out.push_str(text);
     }
-    out
+    Some(out)
 }
 
 /// One datum of a [`Content`], with its metadata.
@@ -474,55 +476,7 @@ impl<'de> Deserialize<'de> for Part {
             fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Part, A::Error> {
                 let mut part = Part::default();
                 while let Some(key) = map.next_key::<Key<'de>>()? {
-                    if !matches!(part.data, PartData::Other) && DATUM_KEYS.contains(&&*key.0) {
-                        // A second datum in one part breaks the API's oneof; keep it as it came
-                        // rather than lose it.
-                        let value: Value = map.next_value()?;
-                        part.extra.insert(key.0.into_owned(), value);
-                        continue;
-                    }
-                    let data = match &*key.0 {
-                        "text" => map.next_value::<Option<String>>()?.map(PartData::Text),
-                        "inlineData" | "inline_data" => {
-                            map.next_value::<Option<Blob>>()?.map(PartData::InlineData)
-                        }
-                        "fileData" | "file_data" => map
-                            .next_value::<Option<FileData>>()?
-                            .map(PartData::FileData),
-                        "functionCall" | "function_call" => map
-                            .next_value::<Option<FunctionCall>>()?
-                            .map(PartData::FunctionCall),
-                        "functionResponse" | "function_response" => map
-                            .next_value::<Option<FunctionResponse>>()?
-                            .map(PartData::FunctionResponse),
-                        "executableCode" | "executable_code" => map
-                            .next_value::<Option<ExecutableCode>>()?
-                            .map(PartData::ExecutableCode),
-                        "codeExecutionResult" | "code_execution_result" => map
-                            .next_value::<Option<CodeExecutionResult>>()?
-                            .map(PartData::CodeExecutionResult),
-                        "thought" => {
-                            part.thought = map.next_value()?;
-                            continue;
-                        }
-                        "thoughtSignature" | "thought_signature" => {
-                            part.thought_signature =
-                                map.next_value::<Option<Base64>>()?.map(|b| b.0);
-                            continue;
-                        }
-                        "videoMetadata" | "video_metadata" => {
-                            part.video_metadata = map.next_value()?;
-                            continue;
-                        }
-                        _ => {
-                            let value: Value = map.next_value()?;
-                            part.extra.insert(key.0.into_owned(), value);
-                            continue;
-                        }
-                    };
-                    if let Some(data) = data {
-                        part.data = data;
-                    }
+                    part_member(&mut part, &key.0, &mut FromMap(&mut map))?;
                 }
                 Ok(part)
             }
@@ -530,6 +484,55 @@ impl<'de> Deserialize<'de> for Part {
         deserializer.deserialize_map(PartVisitor)
     }
 }
+
+/// Reads member `key` of a part into `part` (for serde and for the chunk reader alike).
+fn part_member<E>(part: &mut Part, key: &str, value: &mut impl MemberValue<E>) -> Result<(), E> {
+    if !matches!(part.data, PartData::Other) && DATUM_KEYS.contains(&key) {
+        // A second datum in one part breaks the API's oneof; keep it as it came rather than
+        // lose it.
+        part.extra.insert(key.to_owned(), value.value::<Value>()?);
+        return Ok(());
+    }
+    let data = match key {
+        "text" => value.value::<Option<String>>()?.map(PartData::Text),
+        "inlineData" | "inline_data" => value.value::<Option<Blob>>()?.map(PartData::InlineData),
+        "fileData" | "file_data" => value.value::<Option<FileData>>()?.map(PartData::FileData),
+        "functionCall" | "function_call" => value
+            .value::<Option<FunctionCall>>()?
+            .map(PartData::FunctionCall),
+        "functionResponse" | "function_response" => value
+            .value::<Option<FunctionResponse>>()?
+            .map(PartData::FunctionResponse),
+        "executableCode" | "executable_code" => value
+            .value::<Option<ExecutableCode>>()?
+            .map(PartData::ExecutableCode),
+        "codeExecutionResult" | "code_execution_result" => value
+            .value::<Option<CodeExecutionResult>>()?
+            .map(PartData::CodeExecutionResult),
+        "thought" => {
+            part.thought = value.value()?;
+            return Ok(());
+        }
+        "thoughtSignature" | "thought_signature" => {
+            part.thought_signature = value.value::<Option<Base64>>()?.map(|b| b.0);
+            return Ok(());
+        }
+        "videoMetadata" | "video_metadata" => {
+            part.video_metadata = value.value()?;
+            return Ok(());
+        }
+        _ => {
+            part.extra.insert(key.to_owned(), value.value::<Value>()?);
+            return Ok(());
+        }
+    };
+    if let Some(data) = data {
+        part.data = data;
+    }
+    Ok(())
+}
+
+crate::json_reader::read_by_members!(Part, |part, reader, key| part_member(part, key, reader));
 
 /// Raw bytes with a MIME type: base64 text on the wire, plain bytes here.
 ///
@@ -705,3 +708,5 @@ impl super::wire::WireField for String {
         self.is_empty()
     }
 }
+
+crate::json_reader::read_via_serde!(Blob);

@@ -84,3 +84,5 @@ impl<'de> Deserialize<'de> for ContinuationToken {
         Base64::deserialize(deserializer).map(|b| Self(b.0))
     }
 }
+
+crate::json_reader::read_via_serde!(ContinuationToken);

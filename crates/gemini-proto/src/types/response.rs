@@ -350,6 +350,62 @@ wire_struct! {
 }
 
 impl UsageMetadata {
+    /// Makes `self` equal to `source`, as `clone_from` does, at a fraction of its cost for the
+    /// usage of a stream's next chunk: the counts are copied and a list of per-modality counts
+    /// is cloned only when it changed (compared exactly: they hold counts and names, and one
+    /// holding unknown JSON members is always cloned).
+    pub(crate) fn assign(&mut self, source: &UsageMetadata) {
+        fn list(into: &mut Vec<ModalityTokenCount>, from: &[ModalityTokenCount]) {
+            if into.as_slice() != from || from.iter().any(|d| !d.extra.is_empty()) {
+                into.clear();
+                into.extend_from_slice(from);
+            }
+        }
+        // Destructured, so that a new field cannot be forgotten here.
+        let UsageMetadata {
+            prompt_token_count,
+            candidates_token_count,
+            total_token_count,
+            traffic_type,
+            cached_content_token_count,
+            prompt_tokens_details,
+            cache_tokens_details,
+            candidates_tokens_details,
+            tool_use_prompt_token_count,
+            tool_use_prompt_tokens_details,
+            thoughts_token_count,
+            extra,
+        } = source;
+        self.prompt_token_count = *prompt_token_count;
+        self.candidates_token_count = *candidates_token_count;
+        self.total_token_count = *total_token_count;
+        self.traffic_type.clone_from(traffic_type);
+        self.cached_content_token_count = *cached_content_token_count;
+        list(&mut self.prompt_tokens_details, prompt_tokens_details);
+        list(&mut self.cache_tokens_details, cache_tokens_details);
+        list(
+            &mut self.candidates_tokens_details,
+            candidates_tokens_details,
+        );
+        self.tool_use_prompt_token_count = *tool_use_prompt_token_count;
+        list(
+            &mut self.tool_use_prompt_tokens_details,
+            tool_use_prompt_tokens_details,
+        );
+        self.thoughts_token_count = *thoughts_token_count;
+        if !(extra.is_empty() && self.extra.is_empty()) {
+            self.extra.clone_from(extra);
+        }
+    }
+
+    /// [`assign`](Self::assign) for an optional usage.
+    pub(crate) fn assign_option(into: &mut Option<UsageMetadata>, from: &Option<UsageMetadata>) {
+        match (into.as_mut(), from) {
+            (Some(into), Some(from)) => into.assign(from),
+            _ => into.clone_from(from),
+        }
+    }
+
     /// The usage of two requests together: every count summed, per-modality details summed
     /// modality by modality (in order of first appearance), the later traffic type and unknown
     /// members winning.

@@ -19,15 +19,42 @@ use serde::de::{self, Deserialize, Deserializer, Visitor};
 pub type Extra = serde_json::Map<String, serde_json::Value>;
 
 /// How a field type tells "absent" from "present", so that serialization omits absent fields the way
-/// Google's own JSON does.
-pub trait WireField {
+/// Google's own JSON does, and reads `null`.
+pub trait WireField: Sized {
     /// True when the field carries no value and is left out of the JSON.
     fn is_absent(&self) -> bool;
+
+    /// Reads the field, `null` as the default value (proto3 JSON allows `null` for any field).
+    fn read<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error>
+    where
+        Self: Deserialize<'de> + Default,
+    {
+        NullOr::<Self>::deserialize(deserializer).map(|value| value.0)
+    }
 }
 
 impl<T> WireField for Option<T> {
     fn is_absent(&self) -> bool {
         self.is_none()
+    }
+
+    /// An option reads `null` as `None` by itself.
+    fn read<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error>
+    where
+        Self: Deserialize<'de> + Default,
+    {
+        Self::deserialize(deserializer)
+    }
+}
+
+/// Reads a field of type `T` with [`WireField::read`].
+pub struct FieldSeed<T>(pub std::marker::PhantomData<T>);
+
+impl<'de, T: WireField + Deserialize<'de> + Default> de::DeserializeSeed<'de> for FieldSeed<T> {
+    type Value = T;
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<T, D::Error> {
+        T::read(deserializer)
     }
 }
 
@@ -49,6 +76,24 @@ pub struct NullOr<T>(pub T);
 impl<'de, T: Deserialize<'de> + Default> Deserialize<'de> for NullOr<T> {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         Option::<T>::deserialize(deserializer).map(|value| NullOr(value.unwrap_or_default()))
+    }
+}
+
+/// Where the value of an object member comes from, for the hand-written readers of the model
+/// (such as `Part`'s) that serve both serde (through a `MapAccess`) and the chunk reader.
+pub(crate) trait MemberValue<E> {
+    /// Reads the member's value.
+    fn value<T: de::DeserializeOwned + crate::json_reader::ReadInto>(&mut self) -> Result<T, E>;
+}
+
+/// Member values from serde's `MapAccess`.
+pub(crate) struct FromMap<'a, A>(pub &'a mut A);
+
+impl<'de, A: de::MapAccess<'de>> MemberValue<A::Error> for FromMap<'_, A> {
+    fn value<T: de::DeserializeOwned + crate::json_reader::ReadInto>(
+        &mut self,
+    ) -> Result<T, A::Error> {
+        self.0.next_value()
     }
 }
 
@@ -77,17 +122,31 @@ impl<'de> Deserialize<'de> for Key<'de> {
     }
 }
 
-/// Reads the value of one member: as `NullOr<$ty>`, or through the `$via` type when the field was
+/// Reads the value of one member: with [`WireField::read`], or through the `$via` type when the field was
 /// declared with `as $via` (a lenient reader converting into `$ty`).
 macro_rules! next_field {
     ($map:ident, $ty:ty) => {
-        $map.next_value::<$crate::types::wire::NullOr<$ty>>()?.0
+        $map.next_value_seed($crate::types::wire::FieldSeed::<$ty>(
+            ::std::marker::PhantomData,
+        ))?
     };
     ($map:ident, $ty:ty, $via:ty) => {
         <$ty>::from($map.next_value::<$via>()?)
     };
 }
 pub(crate) use next_field;
+
+/// [`next_field!`] for [`ReadInto`](crate::json_reader::ReadInto): reads one member into its
+/// field in place.
+macro_rules! read_field {
+    ($out:ident, $reader:ident, $field:ident, $ty:ty) => {
+        $crate::json_reader::ReadField::read_field(&mut $out.$field, $reader)?
+    };
+    ($out:ident, $reader:ident, $field:ident, $ty:ty, $via:ty) => {
+        $out.$field = <$ty>::from(<$via as ::serde::Deserialize>::deserialize(&mut *$reader)?)
+    };
+}
+pub(crate) use read_field;
 
 /// Declares a model struct: public typed fields with their JSON names, `extra` for unknown members,
 /// `Default`, `Clone`, `Debug`, `PartialEq`, and the open (de)serialization described in the module docs.
@@ -104,7 +163,7 @@ macro_rules! wire_struct {
         }
     ) => {
         $(#[$meta])*
-        #[derive(Clone, Debug, Default, PartialEq)]
+        #[derive(Debug, Default, PartialEq)]
         #[non_exhaustive]
         pub struct $name {
             $(
@@ -113,6 +172,22 @@ macro_rules! wire_struct {
             )*
             /// Members this version of the library does not model, kept so they survive a round trip.
             pub extra: $crate::types::wire::Extra,
+        }
+
+        // By hand for `clone_from`, field by field: cloning a chunk's value into the previous
+        // one (the aggregate's usage, say) reuses its allocations.
+        impl Clone for $name {
+            fn clone(&self) -> Self {
+                Self {
+                    $( $field: self.$field.clone(), )*
+                    extra: self.extra.clone(),
+                }
+            }
+
+            fn clone_from(&mut self, source: &Self) {
+                $( self.$field.clone_from(&source.$field); )*
+                self.extra.clone_from(&source.extra);
+            }
         }
 
         impl ::serde::Serialize for $name {
@@ -130,6 +205,24 @@ macro_rules! wire_struct {
                 map.end()
             }
         }
+
+        // What `Deserialize` below does, reading into the struct in place (the chunk path).
+        $crate::json_reader::read_by_members!($name, |this, reader, key| {
+            #[allow(unreachable_patterns)]
+            match key {
+                $(
+                    $wire => $crate::types::wire::read_field!(this, reader, $field, $ty $(, $via)?),
+                )*
+                $(
+                    stringify!($field) => $crate::types::wire::read_field!(this, reader, $field, $ty $(, $via)?),
+                )*
+                _ => {
+                    let value = <::serde_json::Value as ::serde::Deserialize>::deserialize(&mut *reader)?;
+                    this.extra.insert(key.to_owned(), value);
+                }
+            }
+            Ok(())
+        });
 
         impl<'de> ::serde::Deserialize<'de> for $name {
             fn deserialize<D: ::serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
@@ -253,6 +346,8 @@ macro_rules! wire_enum {
             }
         }
 
+        $crate::json_reader::read_via_serde!($name);
+
         impl<'de> ::serde::Deserialize<'de> for $name {
             fn deserialize<D: ::serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
                 struct EnumVisitor;
@@ -370,3 +465,5 @@ impl<'de> Deserialize<'de> for LenientInt64 {
         deserializer.deserialize_any(Int64Visitor)
     }
 }
+
+crate::json_reader::read_via_serde!(Base64);

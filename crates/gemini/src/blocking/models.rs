@@ -10,7 +10,7 @@ use gemini_proto::types::{
 use super::wait;
 use crate::driver::first_item;
 use crate::models::generate_driver;
-use crate::options::{CallOptions, call_option_setters, generate_setters};
+use crate::options::{CallOptions, call_option_setters, generate_setters, stream_setters};
 use crate::{AbortHandle, Error, RetryPolicy, Timeouts};
 
 /// The model endpoints of a blocking [`Client`](super::Client). Every method returns a builder
@@ -148,6 +148,7 @@ pub struct GenerateContentStream {
 impl GenerateContentStream {
     generate_setters!();
     call_option_setters!();
+    stream_setters!();
 
     /// Replaces the whole request body.
     pub fn request(mut self, request: GenerateContentRequest) -> Self {

@@ -1,0 +1,351 @@
+//! The reader against serde_json: whenever the reader returns a value, serde_json returns the
+//! same one; and on the documents Gemini sends, the reader does return one.
+
+use proptest::prelude::*;
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+
+use super::{MAX_DEPTH, ReadInto, read, read_into};
+use crate::types::{GenerateContentResponse, Model};
+
+/// Checks the reader's promise on `text` for `T`; returns whether the reader took it.
+fn agrees<T>(text: &str) -> bool
+where
+    T: DeserializeOwned + PartialEq + std::fmt::Debug,
+{
+    match read::<T>(text) {
+        Some(ours) => {
+            let theirs = serde_json::from_str::<T>(text);
+            assert_eq!(theirs.as_ref().ok(), Some(&ours), "{text:?}");
+            true
+        }
+        None => false,
+    }
+}
+
+/// [`agrees`] for a type of the model, read both through `Deserialize` and in place: the two
+/// take the same documents, and give serde_json's value.
+fn model_agrees<T>(text: &str) -> bool
+where
+    T: DeserializeOwned + ReadInto + Default + PartialEq + std::fmt::Debug,
+{
+    let taken = agrees::<T>(text);
+    match read_into::<T>(text) {
+        Some(ours) => {
+            assert!(taken, "only the in-place read took {text:?}");
+            assert_eq!(serde_json::from_str::<T>(text).ok(), Some(ours), "{text:?}");
+        }
+        None => assert!(!taken, "the in-place read left {text:?}"),
+    }
+    taken
+}
+
+/// Like [`agrees`], for a `Value` compared bit for bit (so that `-0.0` differs from `0.0`).
+fn agrees_exactly(text: &str) -> bool {
+    match read::<Value>(text) {
+        Some(ours) => {
+            let theirs: Value = serde_json::from_str(text).expect(text);
+            assert_eq!(bits(&ours), bits(&theirs), "{text:?}");
+            true
+        }
+        None => false,
+    }
+}
+
+/// The value with every float written out bit for bit.
+fn bits(value: &Value) -> String {
+    match value {
+        Value::Number(n) => match n.as_f64() {
+            Some(f) if n.is_f64() => format!("f{:x}", f.to_bits()),
+            _ => n.to_string(),
+        },
+        Value::Array(items) => {
+            format!("[{}]", items.iter().map(bits).collect::<Vec<_>>().join(","))
+        }
+        Value::Object(map) => format!(
+            "{{{}}}",
+            map.iter()
+                .map(|(k, v)| format!("{k:?}:{}", bits(v)))
+                .collect::<Vec<_>>()
+                .join(",")
+        ),
+        other => other.to_string(),
+    }
+}
+
+#[test]
+fn numbers_read_as_serde_json_reads_them_or_are_left_to_it() {
+    let taken = [
+        "0",
+        "-0",
+        "1",
+        "-1",
+        "15",
+        "18446744073709551615",
+        "-9223372036854775808",
+        "-9223372036854775807",
+        "1.5",
+        "-1.5e10",
+        "2.5E-3",
+        "1E+5",
+        "0.0",
+        "-0.0",
+        "0e5",
+        "0.1",
+        "0.30000000000000004",
+        "123456789.123456789",
+        "1.7976931348623157e308",
+        "2.2250738585072014e-308",
+        "-9223372036854775809",
+    ];
+    for text in taken {
+        assert!(agrees_exactly(text), "the reader should take {text}");
+    }
+    let left = [
+        "18446744073709551616",
+        "1e400",
+        "-1e400",
+        "1e-400",
+        "4.9e-324",
+        "01",
+        "-01",
+        "1.",
+        ".5",
+        "1e",
+        "1e+",
+        "+1",
+        "-",
+        "--1",
+        "1.5.5",
+        "0x10",
+        "Infinity",
+        "NaN",
+        "1 2",
+    ];
+    for text in left {
+        assert!(
+            !agrees_exactly(text),
+            "the reader should leave {text} to serde_json"
+        );
+    }
+}
+
+#[test]
+fn strings_and_escapes() {
+    let taken = [
+        r#""plain""#,
+        r#""""#,
+        r#""é ü 漢字 🦀""#,
+        r#""\" \\ \/ \b \f \n \r \t""#,
+        r#""\u0041\u00e9\u6F22\uD83E\uDD80""#,
+        r#""\u0000""#,
+        "\"\u{7f}\"",
+        r#""a\nb""#,
+    ];
+    for text in taken {
+        assert!(agrees_exactly(text), "the reader should take {text}");
+    }
+    let left = [
+        r#""\uD83E""#,
+        r#""\uDD80""#,
+        r#""\uD83E\u0041""#,
+        r#""\uD83Ex""#,
+        r#""\x""#,
+        r#""\u12""#,
+        r#""\u12G4""#,
+        "\"tab\there\"",
+        "\"line\nbreak\"",
+        r#""unterminated"#,
+        r#""trailing\"#,
+    ];
+    for text in left {
+        assert!(
+            !agrees_exactly(text),
+            "the reader should leave {text:?} to serde_json"
+        );
+    }
+}
+
+#[test]
+fn structure() {
+    let taken = [
+        "{}",
+        "[]",
+        "  { \"a\" : [ 1 , 2 , { } ] , \"b\" : null , \"c\" : true , \"d\" : false }  ",
+        r#"{"a": {"a": {"a": []}}}"#,
+        r#"{"a": 1, "a": 2}"#,
+    ];
+    for text in taken {
+        assert!(agrees_exactly(text), "the reader should take {text}");
+    }
+    let left = [
+        "",
+        " ",
+        "{",
+        "}",
+        "[1,]",
+        "{\"a\":1,}",
+        "{\"a\" 1}",
+        "{1: 2}",
+        "[1 2]",
+        "nul",
+        "tru",
+        "true x",
+        "{}{}",
+        "\u{feff}{}",
+        "{\n}",
+        "[\t1]",
+        "{\"a\":1}\r",
+    ];
+    for text in left {
+        assert!(
+            !agrees_exactly(text),
+            "the reader should leave {text:?} to serde_json"
+        );
+    }
+    let nested = |depth: usize| format!("{}{}", "[".repeat(depth), "]".repeat(depth));
+    assert!(agrees_exactly(&nested(MAX_DEPTH as usize)));
+    assert!(!agrees_exactly(&nested(MAX_DEPTH as usize + 1)));
+    // serde_json's own limit is beyond: deeper documents are its to refuse.
+    assert!(read::<Value>(&nested(200)).is_none());
+    assert!(serde_json::from_str::<Value>(&nested(200)).is_err());
+}
+
+#[test]
+fn typed_reads_match_and_mismatches_are_left_to_serde_json() {
+    let chunk = r#"{"candidates": [{"content": {"parts": [{"text": "Hi \"there\"\n"}],"role": "model"},"finishReason": "STOP","index": 0,"safetyRatings": [{"category": "HARM_CATEGORY_HATE_SPEECH","probability": "NEGLIGIBLE","probabilityScore": 0.0625}],"avgLogprobs": -0.25}],"usageMetadata": {"promptTokenCount": 4,"totalTokenCount": 5,"promptTokensDetails": [{"modality": "TEXT","tokenCount": 4}]},"modelVersion": "gemini-2.5-flash","responseId": "abc","someNewField": {"x": [1, 2.5, null]}}"#;
+    assert!(model_agrees::<GenerateContentResponse>(chunk));
+    // A wrong type is serde_json's error to report.
+    for text in [
+        r#"{"candidates": 3}"#,
+        r#"{"usageMetadata": {"promptTokenCount": "4"}}"#,
+        r#"{"usageMetadata": {"promptTokenCount": -4}}"#,
+        r#"{"usageMetadata": {"promptTokenCount": 4294967296}}"#,
+        r#"{"candidates": [{"index": 1.5}]}"#,
+    ] {
+        assert!(!model_agrees::<GenerateContentResponse>(text), "{text}");
+        assert!(serde_json::from_str::<GenerateContentResponse>(text).is_err());
+    }
+    // Enums by number, `null` for absent fields, proto names, base64 signatures.
+    for text in [
+        r#"{"candidates": [{"finishReason": 1, "index": null, "safetyRatings": null}]}"#,
+        r#"{"candidates": [{"finish_reason": "MAX_TOKENS", "content": {"parts": [{"text": "x", "thoughtSignature": "c2ln"}]}}]}"#,
+        r#"{"promptFeedback": {"blockReason": "SAFETY"}, "usageMetadata": {"cachedContentTokenCount": 3}}"#,
+    ] {
+        assert!(model_agrees::<GenerateContentResponse>(text), "{text}");
+    }
+    // An `f32` with a fraction is left to serde_json, which rounds it once.
+    let model = r#"{"name": "models/x", "temperature": 0.1, "topK": 40}"#;
+    assert!(!model_agrees::<Model>(model));
+    assert!(model_agrees::<Model>(
+        r#"{"name": "models/x", "temperature": 1, "topK": 40}"#
+    ));
+}
+
+#[test]
+fn parts_read_in_place_as_they_deserialize() {
+    for part in [
+        r#"{"text": "a"}"#,
+        r#"{"text": null}"#,
+        r#"{"text": "a", "thought": true, "thoughtSignature": "c2ln"}"#,
+        r#"{"thought_signature": "c2ln", "text": ""}"#,
+        r#"{"inlineData": {"mimeType": "image/png", "data": "iVBORw=="}}"#,
+        r#"{"inline_data": {"mime_type": null, "data": "iVBORw", "x": 1}}"#,
+        r#"{"functionCall": {"name": "f", "args": {"a": [1, 2.5]}, "id": "c1"}}"#,
+        r#"{"text": "first", "functionCall": {"name": "second"}}"#,
+        r#"{"executableCode": {"language": "PYTHON", "code": "print(1)"}, "codeExecutionResult": {"outcome": "OUTCOME_OK"}}"#,
+        r#"{"videoMetadata": {"startOffset": "1s"}, "someNewDatum": {"k": "v"}}"#,
+        r#"{"text": "a", "text": "b"}"#,
+        r#"{"thoughtSignature": "not base64!"}"#,
+        r#"{"text": 5}"#,
+    ] {
+        let chunk = format!(r#"{{"candidates": [{{"content": {{"parts": [{part}, {part}]}}}}]}}"#);
+        let deserialized = serde_json::from_str::<GenerateContentResponse>(&chunk);
+        assert_eq!(
+            model_agrees::<GenerateContentResponse>(&chunk),
+            deserialized.is_ok(),
+            "{chunk}"
+        );
+    }
+}
+
+/// Every event of every recorded stream is read by the reader, and as serde_json reads it.
+#[test]
+fn every_recorded_event_takes_the_fast_path() {
+    let dir = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../tests/data/real-captures/stream-sse"
+    );
+    let mut events = 0;
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let body = std::fs::read_to_string(entry.unwrap().path()).unwrap();
+        for line in body.lines() {
+            let Some(data) = line.strip_prefix("data: ") else {
+                continue;
+            };
+            if data.contains("\"error\"") {
+                continue;
+            }
+            assert!(model_agrees::<GenerateContentResponse>(data), "{data}");
+            assert!(agrees_exactly(data), "{data}");
+            events += 1;
+        }
+    }
+    assert!(events > 500, "only {events} events found");
+}
+
+/// Arbitrary JSON values.
+fn json() -> impl Strategy<Value = Value> {
+    let leaf = prop_oneof![
+        Just(Value::Null),
+        any::<bool>().prop_map(Value::Bool),
+        any::<i64>().prop_map(Value::from),
+        any::<u64>().prop_map(Value::from),
+        any::<f64>()
+            .prop_map(|f| serde_json::Number::from_f64(f).map_or(Value::Null, Value::Number)),
+        "\\PC{0,12}".prop_map(Value::String),
+        any::<String>().prop_map(Value::String),
+    ];
+    leaf.prop_recursive(5, 48, 6, |inner| {
+        prop_oneof![
+            prop::collection::vec(inner.clone(), 0..6).prop_map(Value::Array),
+            prop::collection::btree_map("\\PC{0,8}|candidates|content|parts|text", inner, 0..6)
+                .prop_map(|m| Value::Object(m.into_iter().collect())),
+        ]
+    })
+}
+
+/// One recorded-like event, to mutate.
+const EVENT: &str = r#"{"candidates": [{"content": {"parts": [{"text": "The sky is blue \u00e9 because"}],"role": "model"},"index": 0}],"usageMetadata": {"promptTokenCount": 15,"candidatesTokenCount": 3,"totalTokenCount": 18,"promptTokensDetails": [{"modality": "TEXT","tokenCount": 15}]},"modelVersion": "gemini-2.5-flash","responseId": "w1peaMz6INOvnvgPgYfPiQY"}"#;
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(2000))]
+
+    #[test]
+    fn generated_documents(value in json(), pretty in any::<bool>()) {
+        let text = if pretty {
+            serde_json::to_string_pretty(&value).unwrap().replace('\n', " ")
+        } else {
+            serde_json::to_string(&value).unwrap()
+        };
+        agrees_exactly(&text);
+        model_agrees::<GenerateContentResponse>(&text);
+    }
+
+    #[test]
+    fn mutated_events(edits in prop::collection::vec((any::<prop::sample::Index>(), any::<u8>(), 0..3u8), 1..4)) {
+        let mut bytes = EVENT.as_bytes().to_vec();
+        for (at, byte, kind) in edits {
+            let at = at.index(bytes.len() + 1);
+            match kind {
+                0 if at < bytes.len() => bytes[at] = byte,
+                1 if at < bytes.len() => { bytes.remove(at); }
+                _ => bytes.insert(at, byte),
+            }
+        }
+        if let Ok(text) = std::str::from_utf8(&bytes) {
+            model_agrees::<GenerateContentResponse>(text);
+            agrees_exactly(text);
+        }
+    }
+}

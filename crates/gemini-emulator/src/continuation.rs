@@ -87,6 +87,31 @@ impl Cuts {
     }
 }
 
+/// Where a request that starts at step `start` of `steps` stops under the output cap `cap`: as
+/// many steps as fit (`tokens(k)` is the output of step `k`), and at least one, so that every
+/// request makes progress.
+pub(crate) fn hop_end(
+    start: usize,
+    steps: usize,
+    cap: Option<u32>,
+    tokens: impl Fn(usize) -> u32,
+) -> usize {
+    let Some(cap) = cap else {
+        return steps;
+    };
+    let mut end = start;
+    let mut used = 0u32;
+    while end < steps {
+        let tokens = tokens(end);
+        if end > start && used.saturating_add(tokens) > cap {
+            break;
+        }
+        used = used.saturating_add(tokens);
+        end += 1;
+    }
+    end
+}
+
 /// One event of a request: the response, its output tokens (for pacing), and whether it is a
 /// checkpoint.
 pub(crate) struct HopEvent {
@@ -121,21 +146,7 @@ impl Plan {
 
     /// Where a request starting at `start` stops: as many steps as fit the cap, at least one.
     pub(crate) fn hop_end(&self, start: usize, cap: Option<u32>) -> usize {
-        let steps = self.steps();
-        let Some(cap) = cap else {
-            return steps;
-        };
-        let mut end = start;
-        let mut used = 0u32;
-        while end < steps {
-            let tokens = self.step_tokens(end);
-            if end > start && used.saturating_add(tokens) > cap {
-                break;
-            }
-            used = used.saturating_add(tokens);
-            end += 1;
-        }
-        end
+        hop_end(start, self.steps(), cap, |k| self.step_tokens(k))
     }
 
     /// The events of a streamed request answering steps `from.step..end`. `safety_after` ends

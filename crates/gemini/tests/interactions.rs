@@ -1,7 +1,8 @@
 //! The Interactions API against the emulator, on tokio, smol, async-std and blocking: streamed
 //! and unary give the same interaction; a stream dropped mid-answer resumes from its last event
 //! id with no event repeated or lost; a stateful second turn sees the first; background runs,
-//! cancel, delete, streamed function-call arguments, retries, errors and aborts. Expected values
+//! cancel, delete, streamed function-call arguments, retries, errors and aborts; an answer the
+//! emulator cuts at its output cap (`requires_continuation`) reads as the uncut one. Expected values
 //! are read from the emulator over raw HTTP and parsed with serde_json alone.
 
 mod common;
@@ -13,7 +14,7 @@ use gemini::interactions::{
     FunctionResultStep, Interaction, InteractionEvent, InteractionStatus, Step,
 };
 use gemini::{ErrorKind, Timeouts};
-use gemini_emulator::Emulator;
+use gemini_emulator::{Emulator, EmulatorConfig};
 use serde_json::{Value, json};
 
 const PROMPT: &str = "Tell me about rivers and their deltas.";
@@ -525,8 +526,7 @@ async fn failures_before_the_first_event_are_retried_and_errors_after_it_keep_wh
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_aborted_stream_ends_with_cancelled_and_keeps_what_arrived() {
     let emulator = Emulator::start(
-        gemini_emulator::EmulatorConfig::default()
-            .pace(gemini_emulator::Pace::new(Duration::ZERO, 200.0)),
+        EmulatorConfig::default().pace(gemini_emulator::Pace::new(Duration::ZERO, 200.0)),
     )
     .await
     .unwrap();
@@ -644,4 +644,179 @@ fn requires_continuation_is_followed_into_one_interaction_on_every_runtime() {
         assert_eq!(second["previous_interaction_id"], "v1_one", "{runtime}");
         assert!(second.get("input").is_none(), "{runtime}");
     });
+}
+
+/// The model of the capped-answer tests: an answer of about 300 tokens.
+const LONG_MODEL: &str = "gemini-2.5-flash@tokens=300";
+const LONG_PROMPT: &str = "Tell me a long story about rivers and their deltas.";
+
+/// Every request of the interaction `LONG_PROMPT` starts on `emulator`, over raw HTTP, each
+/// following the last one's `continuation_token` (stored: naming its interaction, no input):
+/// the answers as JSON.
+fn raw_hops(emulator: &Emulator) -> Vec<Value> {
+    let first = json!({"model": LONG_MODEL, "input": LONG_PROMPT});
+    let mut hops = vec![raw_create(emulator, first)];
+    while let Some(token) = hops.last().unwrap()["continuation_token"].as_str() {
+        let next = json!({"model": LONG_MODEL, "continuation_token": token,
+            "previous_interaction_id": hops.last().unwrap()["id"]});
+        hops.push(raw_create(emulator, next));
+    }
+    hops
+}
+
+/// The text of the `model_output` steps of an interaction read as JSON.
+fn raw_text(interaction: &Value) -> String {
+    interaction["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|s| s["type"] == "model_output")
+        .flat_map(|s| s["content"].as_array().unwrap())
+        .filter_map(|c| c["text"].as_str())
+        .collect()
+}
+
+/// The POST requests the emulator has received.
+fn posts(emulator: &Emulator) -> usize {
+    emulator
+        .requests()
+        .iter()
+        .filter(|r| r.method == "POST")
+        .count()
+}
+
+/// What a capped interaction must read as: the uncapped text, the capped requests' usage summed,
+/// and how many requests it takes.
+struct Expected {
+    text: String,
+    usage: Value,
+    requests: usize,
+}
+
+fn check_capped(what: &str, interaction: &Interaction, expected: &Expected) {
+    assert_eq!(
+        interaction.text().unwrap(),
+        expected.text,
+        "{what}: the uncapped text"
+    );
+    assert_eq!(
+        interaction.status,
+        Some(InteractionStatus::Completed),
+        "{what}"
+    );
+    assert_eq!(interaction.continuation_token, None, "{what}");
+    let usage = serde_json::to_value(interaction.usage.as_ref().unwrap()).unwrap();
+    for name in [
+        "total_input_tokens",
+        "total_output_tokens",
+        "total_thought_tokens",
+        "total_tokens",
+    ] {
+        assert_eq!(usage[name], expected.usage[name], "{what}: {name} summed");
+    }
+}
+
+#[test]
+fn an_interaction_cut_at_the_output_cap_reads_as_the_uncapped_one_on_every_runtime() {
+    let uncapped = emulator();
+    let capped = Emulator::start_blocking(EmulatorConfig::default().hop_tokens(Some(50))).unwrap();
+    // Expectations over raw HTTP: the uncapped answer, and the capped requests one by one.
+    let whole = raw_create(
+        &uncapped,
+        json!({"model": LONG_MODEL, "input": LONG_PROMPT}),
+    );
+    let hops = raw_hops(&capped);
+    assert!(hops.len() >= 4, "{} requests", hops.len());
+    let mut usage = json!({});
+    for name in [
+        "total_input_tokens",
+        "total_output_tokens",
+        "total_thought_tokens",
+        "total_tokens",
+    ] {
+        let sum: u64 = hops
+            .iter()
+            .map(|h| h["usage"][name].as_u64().unwrap())
+            .sum();
+        usage[name] = sum.into();
+    }
+    // The cut loses nothing: output and thinking add up to the uncapped answer's.
+    assert_eq!(
+        usage["total_output_tokens"],
+        whole["usage"]["total_output_tokens"]
+    );
+    assert_eq!(
+        usage["total_thought_tokens"],
+        whole["usage"]["total_thought_tokens"]
+    );
+    let expected = Expected {
+        text: raw_text(&whole),
+        usage,
+        requests: hops.len(),
+    };
+    let raw_joined: String = hops.iter().map(raw_text).collect();
+    assert_eq!(raw_joined, expected.text);
+
+    let client = common::client(&capped);
+    on_every_runtime(|runtime| {
+        let client = client.clone();
+        let capped = &capped;
+        let expected = &expected;
+        async move {
+            let before = posts(capped);
+            let unary = client
+                .interactions()
+                .create(LONG_MODEL, LONG_PROMPT)
+                .await
+                .unwrap();
+            check_capped(&format!("{runtime} unary"), &unary, expected);
+            assert_eq!(posts(capped) - before, expected.requests, "{runtime}");
+
+            let before = posts(capped);
+            let mut stream = client
+                .interactions()
+                .create_stream(LONG_MODEL, LONG_PROMPT)
+                .await
+                .unwrap();
+            let (mut text, mut completed) = (String::new(), 0);
+            while let Some(event) = stream.next().await {
+                let event = event.unwrap();
+                completed += usize::from(event.event_type() == "interaction.completed");
+                text.push_str(event.text().unwrap_or_default());
+            }
+            assert_eq!(text, expected.text, "{runtime}: the streamed text");
+            assert_eq!(completed, 1, "{runtime}: one end");
+            assert_eq!(stream.hops() as usize, expected.requests, "{runtime}");
+            let streamed = stream.final_interaction().await.unwrap();
+            check_capped(&format!("{runtime} streamed"), &streamed, expected);
+            assert_eq!(posts(capped) - before, expected.requests, "{runtime}");
+        }
+    });
+    // Blocking.
+    let client = common::blocking_client(&capped);
+    let unary = client
+        .interactions()
+        .create(LONG_MODEL, LONG_PROMPT)
+        .send()
+        .unwrap();
+    check_capped("blocking unary", &unary, &expected);
+    let stream = client
+        .interactions()
+        .create_stream(LONG_MODEL, LONG_PROMPT)
+        .send()
+        .unwrap();
+    let streamed = stream.final_interaction().unwrap();
+    check_capped("blocking streamed", &streamed, &expected);
+    // Unstored, every request sends the input again, and the answer is the same.
+    let unstored = client
+        .interactions()
+        .create(LONG_MODEL, LONG_PROMPT)
+        .store(false)
+        .send()
+        .unwrap();
+    check_capped("blocking unary, unstored", &unstored, &expected);
+    let last: Value = serde_json::from_slice(&capped.requests().last().unwrap().body).unwrap();
+    assert_eq!(last["input"], LONG_PROMPT);
+    assert!(last["continuation_token"].is_string());
+    assert!(last.get("previous_interaction_id").is_none());
 }

@@ -31,9 +31,17 @@ pub(crate) struct Answer {
     pub usage: Usage,
     /// Per step, the deltas that make it, and the output tokens each stands for (pacing).
     pub deltas: Vec<(Step, Vec<(Delta, u32)>)>,
-    /// The conversation turns this interaction adds (its input and its output), as
+    /// The conversation turns this interaction adds (its output; the caller adds the input), as
     /// generateContent contents: what a later `previous_interaction_id` sees.
     pub turn: Vec<Content>,
+    /// What the answer is derived from (the request and the model): continuation tokens are
+    /// checked against it.
+    pub seed: u64,
+    /// Thinking the model did without showing it (reported by the request that begins the
+    /// answer).
+    pub hidden_thoughts: u32,
+    /// With status `requires_continuation`: the token that continues the answer.
+    pub continuation_token: Option<String>,
 }
 
 /// The input of an interaction as generateContent contents.
@@ -202,8 +210,11 @@ pub(crate) fn plan(
         ..Directives::default()
     };
     let plan = generate::plan(model, generate, &raw, &directives)?;
-    let seed = generate::fnv1a(&crate::json::to_compact(&raw));
+    let mut compact = crate::json::to_compact(&raw);
+    let seed = generate::fnv1a(&compact);
     let mut rng = Rng::new(seed ^ 0x1e7e_4ac7);
+    compact.extend_from_slice(model.id().as_bytes());
+    let answer_seed = generate::fnv1a(&compact);
     let candidate = plan.candidates.into_iter().next();
     let (items, finish) = match candidate {
         Some(c) => (c.items, c.finish_reason),
@@ -314,40 +325,46 @@ pub(crate) fn plan(
         .iter()
         .map(|(start, deltas)| fold(start, deltas))
         .collect();
-    let mut turn = Vec::new();
-    let mut model_parts: Vec<Part> = Vec::new();
-    for step in &final_steps {
+    Ok(Answer {
+        turn: model_turn(&final_steps),
+        steps: final_steps,
+        status,
+        usage,
+        deltas: steps,
+        seed: answer_seed,
+        hidden_thoughts: plan.hidden_thoughts,
+        continuation_token: None,
+    })
+}
+
+/// What a model's steps add to the conversation: one model turn with their text and function
+/// calls (none when they have neither).
+pub(crate) fn model_turn(steps: &[Step]) -> Vec<Content> {
+    let mut parts: Vec<Part> = Vec::new();
+    for step in steps {
         match step {
-            Step::ModelOutput(_) => {
-                model_parts.push(Part::text(step.text().unwrap_or_default()));
-            }
+            Step::ModelOutput(_) => parts.push(Part::text(step.text().unwrap_or_default())),
             Step::FunctionCall(c) => {
                 let mut fc = FunctionCall::new(
                     c.name.clone().unwrap_or_default(),
                     c.arguments.clone().unwrap_or_default(),
                 );
                 fc.id.clone_from(&c.id);
-                model_parts.push(Part::from_data(PartData::FunctionCall(fc)));
+                parts.push(Part::from_data(PartData::FunctionCall(fc)));
             }
             _ => {}
         }
     }
-    if !model_parts.is_empty() {
-        let mut content = Content::new(model_parts);
-        content.role = Some(Role::Model);
-        turn.push(content);
+    if parts.is_empty() {
+        return Vec::new();
     }
-    Ok(Answer {
-        steps: final_steps,
-        status,
-        usage,
-        deltas: steps,
-        turn,
-    })
+    let mut content = Content::new(parts);
+    content.role = Some(Role::Model);
+    vec![content]
 }
 
 /// A step with its deltas folded in: what the unary answer holds.
-fn fold(start: &Step, deltas: &[(Delta, u32)]) -> Step {
+pub(crate) fn fold(start: &Step, deltas: &[(Delta, u32)]) -> Step {
     let mut step = start.clone();
     let mut arguments = String::new();
     for (delta, _) in deltas {
@@ -413,6 +430,9 @@ pub(crate) fn unary(id: &str, model: &str, answer: &Answer) -> Interaction {
     interaction.updated = Some(TIMESTAMP.to_owned());
     interaction.service_tier = Some("standard".to_owned());
     interaction.steps = answer.steps.clone();
+    interaction
+        .continuation_token
+        .clone_from(&answer.continuation_token);
     interaction
 }
 

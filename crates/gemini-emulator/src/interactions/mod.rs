@@ -17,6 +17,7 @@
 //! stream read again with `GET` is whole).
 
 mod answer;
+mod hops;
 mod store;
 mod wire;
 
@@ -30,6 +31,7 @@ use gemini_proto::interactions::{
 use http::{Method, Response};
 
 use crate::catalogue;
+use crate::continuation::Position;
 use crate::fault::{Fault, FaultSpec};
 use crate::generate::{Rng, fnv1a};
 use crate::json::api_error;
@@ -39,7 +41,7 @@ use crate::server::{
 };
 
 pub(crate) use store::Store;
-use store::Stored;
+use store::{Origin, Stored};
 
 /// What the router knows of a request to `…/interactions…`.
 #[derive(Debug)]
@@ -184,11 +186,6 @@ fn create(
             ));
         }
     };
-    if create.continuation_token.is_some() {
-        return fail(&invalid_argument(
-            "* CreateInteractionRequest.continuation_token: invalid token (the emulator does not stop interactions at an output cap)".to_owned(),
-        ));
-    }
     let store = create.is_stored();
     let background = create.background == Some(true);
     if background && !store {
@@ -196,25 +193,68 @@ fn create(
             "* CreateInteractionRequest.background: a background interaction must be stored (store: true)".to_owned(),
         ));
     }
-    let history = match &create.previous_interaction_id {
-        Some(previous) => match shared.interactions.history(previous) {
-            Ok(history) => history,
-            Err(missing) => return fail(&not_found(&missing)),
-        },
-        None => Vec::new(),
+    let token = create
+        .continuation_token
+        .as_deref()
+        .filter(|t| !t.is_empty());
+    let invalid_token = || {
+        fail(&invalid_argument(
+            "* CreateInteractionRequest.continuation_token: invalid continuation token".to_owned(),
+        ))
     };
-    let generate = match answer::generate_request(&create, history) {
-        Ok(generate) => generate,
-        Err(message) => return fail(&invalid_argument(message)),
+    // A token with `previous_interaction_id` and no input continues the stored interaction
+    // that gave it; otherwise the request is read as usual and the token must belong to its
+    // answer (the same input sent again).
+    let origin = match (token, &create.previous_interaction_id, &create.input) {
+        (Some(_), Some(previous), None) => match shared.interactions.get(previous) {
+            Some(stored) => match stored.origin {
+                Some(origin) => Some(origin),
+                None => return invalid_token(),
+            },
+            None => return fail(&not_found(previous)),
+        },
+        _ => None,
+    };
+    let generate = match &origin {
+        Some(origin) => origin.generate.clone(),
+        None => {
+            let history = match &create.previous_interaction_id {
+                Some(previous) => match shared.interactions.history(previous) {
+                    Ok(history) => history,
+                    Err(missing) => return fail(&not_found(&missing)),
+                },
+                None => Vec::new(),
+            };
+            match answer::generate_request(&create, history) {
+                Ok(generate) => generate,
+                Err(message) => return fail(&invalid_argument(message)),
+            }
+        }
     };
     let tokens = spec.find(|f| match f {
         Fault::Tokens(n) => Some(*n),
         _ => None,
     });
-    let planned = match answer::plan(model, &generate, tokens) {
+    let whole = match answer::plan(model, &generate, tokens) {
         Ok(planned) => planned,
         Err(message) => return fail(&invalid_argument(message)),
     };
+    let from = match token {
+        None => Position::START,
+        Some(token) => match whole.position(token) {
+            Some(position) => position,
+            None => return invalid_token(),
+        },
+    };
+    // A background run is the service's to continue: it is never cut.
+    let cap = spec
+        .find(|f| match f {
+            Fault::HopTokens(n) => Some(*n),
+            _ => None,
+        })
+        .or(shared.config.hop_tokens)
+        .filter(|_| !background);
+    let planned = whole.hop(from, cap);
     let serial = shared.interactions.next_serial();
     let id = interaction_id(&crate::json::to_compact(&generate), serial);
     let events = answer::events(&id, model.id(), &planned);
@@ -231,10 +271,18 @@ fn create(
             .map(answer::input_contents)
             .unwrap_or_default();
         turn.extend(planned.turn.iter().cloned());
+        // What the next request continues from, when this one stopped at the cap.
+        let origin = (planned.status == InteractionStatus::RequiresContinuation).then(|| {
+            origin.unwrap_or_else(|| {
+                let bytes = crate::json::to_compact(&generate).len();
+                Arc::new(Origin { generate, bytes })
+            })
+        });
         let bytes = serde_json::to_vec(&events.iter().map(|(e, _)| e).collect::<Vec<_>>())
             .map_or(0, |v| v.len())
             .saturating_mul(2)
-            .saturating_add(serde_json::to_vec(&turn).map_or(0, |v| v.len()));
+            .saturating_add(serde_json::to_vec(&turn).map_or(0, |v| v.len()))
+            .saturating_add(origin.as_ref().map_or(0, |o| o.bytes));
         shared.interactions.put(
             id.clone(),
             Stored {
@@ -243,6 +291,7 @@ fn create(
                 events: events.clone(),
                 turn,
                 previous: create.previous_interaction_id.clone(),
+                origin,
                 background,
                 polls: 0,
                 bytes,

@@ -2,10 +2,10 @@
 //! `GET`, for resuming streams, and for conversations continued with `previous_interaction_id`.
 
 use std::collections::{HashMap, VecDeque};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use gemini_proto::interactions::{Interaction, InteractionEvent, InteractionStatus, Step};
-use gemini_proto::types::Content;
+use gemini_proto::types::{Content, GenerateContentRequest, Part, PartData, Role};
 
 use crate::limits::{MAX_STORED_INTERACTION_BYTES, MAX_STORED_INTERACTIONS};
 
@@ -22,6 +22,9 @@ pub(crate) struct Stored {
     pub turn: Vec<Content>,
     /// The interaction it continues.
     pub previous: Option<String>,
+    /// Stopped at the output cap (`requires_continuation`): what the answer is derived from,
+    /// for the request that continues it (shared by every request of the answer).
+    pub origin: Option<Arc<Origin>>,
     /// A background run: in progress until it has been polled once.
     pub background: bool,
     pub polls: u32,
@@ -34,6 +37,14 @@ impl Stored {
     pub fn status(&self) -> Option<&InteractionStatus> {
         self.interaction.status.as_ref()
     }
+}
+
+/// The request a long answer is derived from, kept for the requests that continue it.
+#[derive(Debug)]
+pub(crate) struct Origin {
+    pub generate: GenerateContentRequest,
+    /// Its size in JSON, for the memory bound.
+    pub bytes: usize,
 }
 
 #[derive(Debug, Default)]
@@ -125,7 +136,7 @@ impl Store {
                 break;
             }
         }
-        Ok(chain.into_iter().rev().flatten().cloned().collect())
+        Ok(joined(chain.into_iter().rev().flatten().cloned()))
     }
 
     /// The number of interactions kept.
@@ -133,6 +144,38 @@ impl Store {
     pub fn len(&self) -> usize {
         self.lock().map.len()
     }
+}
+
+/// A conversation with the model turns of an answer given over several requests (one stored
+/// interaction each) joined into one, its text in one part: as the uncut answer reads.
+fn joined(contents: impl Iterator<Item = Content>) -> Vec<Content> {
+    let mut out: Vec<Content> = Vec::new();
+    for content in contents {
+        match out.last_mut() {
+            Some(last) if last.role == Some(Role::Model) && content.role == Some(Role::Model) => {
+                for part in content.parts {
+                    match (last.parts.last_mut(), plain_text(&part)) {
+                        (Some(before), Some(more)) if plain_text(before).is_some() => {
+                            if let PartData::Text(text) = &mut before.data {
+                                text.push_str(more);
+                            }
+                        }
+                        _ => last.parts.push(part),
+                    }
+                }
+            }
+            _ => out.push(content),
+        }
+    }
+    out
+}
+
+/// The text of a text part that is nothing else (no thought, no signature).
+fn plain_text(part: &Part) -> Option<&str> {
+    if part.is_thought() || part.thought_signature.is_some() {
+        return None;
+    }
+    part.as_text()
 }
 
 #[cfg(test)]
@@ -146,6 +189,7 @@ mod tests {
             events: Vec::new(),
             turn: vec![Content::user("turn")],
             previous: previous.map(str::to_owned),
+            origin: None,
             background: false,
             polls: 0,
             bytes,
@@ -179,5 +223,25 @@ mod tests {
         assert_eq!(store.history("c").unwrap().len(), 3);
         assert!(store.remove("a"));
         assert_eq!(store.history("c"), Err("a".to_owned()));
+    }
+
+    #[test]
+    fn the_model_turns_of_a_continued_answer_read_as_one() {
+        let store = Store::default();
+        let model = |text: &str| {
+            let mut content = Content::new(text);
+            content.role = Some(Role::Model);
+            content
+        };
+        let mut first = stored(1, None);
+        first.turn = vec![Content::user("question"), model("The ans")];
+        store.put("a".into(), first);
+        let mut second = stored(1, Some("a"));
+        second.turn = vec![model("wer is 42.")];
+        store.put("b".into(), second);
+        assert_eq!(
+            store.history("b").unwrap(),
+            vec![Content::user("question"), model("The answer is 42.")]
+        );
     }
 }

@@ -324,8 +324,9 @@ impl EmulatorConfig {
     /// Caps every request at `tokens` output tokens (`None`: no cap, the default), as Gemini caps
     /// long answers (65,536 output tokens per streamed request): a request that reaches the cap
     /// ends with finish reason `CONTINUATION` and a continuation token, and the same request
-    /// sent again with the token continues the answer where it stopped. The `hop-tokens=N`
-    /// directive sets it per request. At least 1, at most
+    /// sent again with the token continues the answer where it stopped. An interaction stops
+    /// there with status `requires_continuation` and a `continuation_token` instead. The
+    /// `hop-tokens=N` directive sets it per request. At least 1, at most
     /// [`MAX_TOKENS`](limits::MAX_TOKENS).
     ///
     /// ```

@@ -3,7 +3,9 @@
 //! - it streams an interaction, resumes it from an event id, continues the conversation and reads
 //!   it back;
 //! - it follows continuation tokens by itself through a long answer cut into requests by a small
-//!   `hop-tokens`, and gets exactly the text of an uncapped run, unary and streamed.
+//!   `hop-tokens`, and gets exactly the text of an uncapped run, unary and streamed;
+//! - it follows `requires_continuation` through a long interaction cut the same way, unary and
+//!   streamed, stored and not, and gets exactly the uncapped interaction's text.
 //!
 //! The virtual environment lives in the target directory and is reused while it holds a 3.x
 //! release. When the registry cannot be reached, the test says so and is skipped; any other
@@ -21,6 +23,7 @@ use serde_json::Value;
 /// What the SDK is asked to do; each script prints one JSON object with what it saw.
 const INTERACTION_SCRIPT: &str = include_str!("stream_interaction.py");
 const LONG_ANSWER_SCRIPT: &str = include_str!("long_answer.py");
+const LONG_INTERACTION_SCRIPT: &str = include_str!("long_interaction.py");
 
 const MODEL: &str = "gemini-2.5-flash";
 const LONG_PROMPT: &str = "Tell me the whole history of lighthouses, please.";
@@ -33,7 +36,7 @@ fn main() -> ExitCode {
         Ok(Outcome::Passed(version)) => {
             println!(
                 "python_sdk: google-genai {version} streamed an interaction from the emulator and \
-                 followed its continuation tokens to the uncapped answer"
+                 followed its continuation tokens to the uncapped answer and interaction"
             );
             ExitCode::SUCCESS
         }
@@ -70,6 +73,7 @@ fn run() -> Result<Outcome, String> {
 
     interaction(&python)?;
     long_answer(&python)?;
+    long_interaction(&python)?;
     Ok(Outcome::Passed(version))
 }
 
@@ -157,6 +161,99 @@ fn long_answer(python: &Path) -> Result<(), String> {
             requests.len()
         ),
     )
+}
+
+/// A long interaction cut into requests: the SDK follows `requires_continuation` and reads
+/// exactly the uncapped interaction's text, unary and streamed, stored and not.
+fn long_interaction(python: &Path) -> Result<(), String> {
+    let model = format!("{MODEL}@tokens=300");
+    let whole = raw_interaction(&start(EmulatorConfig::default())?, &model);
+    let whole_text: String = whole["steps"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|step| step["type"] == "model_output")
+        .flat_map(|step| step["content"].as_array().into_iter().flatten())
+        .filter_map(|content| content["text"].as_str())
+        .collect();
+    let capped = start(EmulatorConfig::default().hop_tokens(Some(40)))?;
+    let seen = run_script(
+        python,
+        LONG_INTERACTION_SCRIPT,
+        &[&capped.base_url(), &model, LONG_PROMPT],
+    )?;
+    let ensure = |ok: bool, what: &str| {
+        if ok {
+            Ok(())
+        } else {
+            Err(format!("{what}: {seen:#}"))
+        }
+    };
+    ensure(!whole_text.is_empty(), "the uncapped interaction's text")?;
+    for call in ["unary", "stream", "unstored"] {
+        ensure(
+            seen[format!("{call}_text")] == whole_text.as_str(),
+            &format!("the {call} long interaction's text"),
+        )?;
+    }
+    ensure(
+        seen["unary_status"] == "completed" && seen["unstored_status"] == "completed",
+        "the unary status",
+    )?;
+    // Several requests, merged by the SDK; its summed output is the uncapped answer's.
+    ensure(
+        seen["unary_hops"].as_u64().is_some_and(|hops| hops >= 3),
+        "the unary call's hops",
+    )?;
+    ensure(
+        seen["unary_output_tokens"] == whole["usage"]["total_output_tokens"],
+        "the unary call's output tokens, summed over its requests",
+    )?;
+    // Every streamed request but the last ended at the cap.
+    let statuses = seen["stream_statuses"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    ensure(
+        statuses.len() >= 3
+            && statuses.last().is_some_and(|s| s == "completed")
+            && statuses[..statuses.len() - 1]
+                .iter()
+                .all(|s| s == "requires_continuation"),
+        "the streamed requests' statuses",
+    )?;
+    // Unstored, each next request sent the input again with the token, naming no interaction.
+    let last = capped
+        .requests()
+        .last()
+        .and_then(|request| request.json.clone())
+        .unwrap_or_default();
+    ensure(
+        last["continuation_token"].is_string()
+            && last["input"] == LONG_PROMPT
+            && last.get("previous_interaction_id").is_none(),
+        &format!("the unstored call's last request: {last}"),
+    )
+}
+
+/// An interaction created over a raw connection, parsed with serde_json alone.
+fn raw_interaction(emulator: &Emulator, model: &str) -> Value {
+    let body = serde_json::json!({"model": model, "input": LONG_PROMPT}).to_string();
+    let mut tcp = TcpStream::connect(emulator.addr()).unwrap();
+    write!(
+        tcp,
+        "POST /v1beta/interactions HTTP/1.1\r\nhost: x\r\nx-goog-api-key: k\r\n\
+         content-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    let mut raw = String::new();
+    tcp.read_to_string(&mut raw).unwrap();
+    let (head, body) = raw.split_once("\r\n\r\n").unwrap();
+    assert!(head.starts_with("HTTP/1.1 200"), "{head}");
+    let json: Value = serde_json::from_str(body).unwrap();
+    assert_eq!(json["status"], "completed");
+    json
 }
 
 /// The text of `generateContent` over a raw connection, parsed with serde_json alone.

@@ -33,7 +33,7 @@ use super::tagged::tagged_union;
 use crate::chunk::{SniffedSse, next_item};
 use crate::encoding::parse_json;
 use crate::error::{ApiError, Error};
-use crate::sse::DEFAULT_MAX_EVENT_SIZE;
+use crate::sse::{DEFAULT_MAX_EVENT_SIZE, SseEventRef};
 use crate::types::wire::wire_struct;
 
 wire_struct! {
@@ -660,7 +660,7 @@ impl EventDecoder {
         let (ready, completed, events) = (&mut self.ready, &mut self.completed, &mut self.events);
         let before = *events;
         self.error = self.sse.push(bytes, before, |event| {
-            let decoded = accept(event.to_owned_event())?;
+            let decoded = accept(event)?;
             let Some(decoded) = decoded else {
                 return Ok(false);
             };
@@ -726,10 +726,10 @@ impl EventDecoder {
     }
 }
 
-/// Reads one SSE event: an interaction event, `None` for the `[DONE]` sentinel, or the error that
-/// ends the stream.
-fn accept(event: crate::sse::SseEvent) -> Result<Option<InteractionEvent>, Error> {
-    if event.data == "[DONE]" {
+/// Reads one SSE event, from the bytes as they arrived: an interaction event, `None` for the
+/// `[DONE]` sentinel, or the error that ends the stream.
+fn accept(event: SseEventRef<'_>) -> Result<Option<InteractionEvent>, Error> {
+    if event.data == b"[DONE]" {
         return Ok(None);
     }
     let at = |error: Error| {
@@ -737,8 +737,9 @@ fn accept(event: crate::sse::SseEvent) -> Result<Option<InteractionEvent>, Error
             .with_event_index(event.index)
             .with_byte_offset(event.offset)
     };
-    let sse_event = event.event.as_deref();
-    let (parsed, data) = parse_json::<Map<String, Value>>(event.data.as_bytes());
+    let sse_event = (!event.event.is_empty()).then(|| String::from_utf8_lossy(event.event));
+    let sse_event = sse_event.as_deref();
+    let (parsed, data) = parse_json::<Map<String, Value>>(event.data);
     let object = match parsed {
         Ok(object) => object,
         Err(err) => {
@@ -760,11 +761,11 @@ fn accept(event: crate::sse::SseEvent) -> Result<Option<InteractionEvent>, Error
     let mut decoded = InteractionEvent::from_data(object, sse_event).map_err(|message| {
         at(Error::decode(
             format!("the event is not an interaction event ({message})"),
-            event.data.as_bytes(),
+            &data,
         ))
     })?;
     if decoded.event_id().is_none() && !event.last_event_id.is_empty() {
-        decoded.set_event_id(event.last_event_id.clone());
+        decoded.set_event_id(event.last_event_id.to_owned());
     }
     Ok(Some(decoded))
 }

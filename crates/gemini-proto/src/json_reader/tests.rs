@@ -222,6 +222,11 @@ fn typed_reads_match_and_mismatches_are_left_to_serde_json() {
         r#"{"usageMetadata": {"promptTokenCount": -4}}"#,
         r#"{"usageMetadata": {"promptTokenCount": 4294967296}}"#,
         r#"{"candidates": [{"index": 1.5}]}"#,
+        r#"{"candidates": [{"index": 1e0}]}"#,
+        r#"{"candidates": [{"index": 01}]}"#,
+        r#"{"candidates": [{"index": -0}]}"#,
+        r#"{"candidates": [{"index": 18446744073709551616}]}"#,
+        r#"{"candidates": [{"finishReason": true}]}"#,
     ] {
         assert!(!model_agrees::<GenerateContentResponse>(text), "{text}");
         assert!(serde_json::from_str::<GenerateContentResponse>(text).is_err());
@@ -231,6 +236,8 @@ fn typed_reads_match_and_mismatches_are_left_to_serde_json() {
         r#"{"candidates": [{"finishReason": 1, "index": null, "safetyRatings": null}]}"#,
         r#"{"candidates": [{"finish_reason": "MAX_TOKENS", "content": {"parts": [{"text": "x", "thoughtSignature": "c2ln"}]}}]}"#,
         r#"{"promptFeedback": {"blockReason": "SAFETY"}, "usageMetadata": {"cachedContentTokenCount": 3}}"#,
+        r#"{"candidates": [{"finishReason": "ST\u004fP", "index": 0}, {"finishReason": "NEW", "index": 4294967295}]}"#,
+        r#"{"candidates": [{"index": 7 , "tokenCount": 0}], "usageMetadata": {"totalTokenCount": 4294967295}}"#,
     ] {
         assert!(model_agrees::<GenerateContentResponse>(text), "{text}");
     }

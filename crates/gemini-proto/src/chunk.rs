@@ -391,8 +391,9 @@ impl ChunkDecoder {
         position: Position,
         error: &mut Option<Error>,
     ) -> bool {
-        // Parsed in the queue slot it is handed out from, not moved there.
-        ready.push_back(GenerateContentResponse::default());
+        // Parsed in the queue slot it is handed out from, not moved there (and built there:
+        // `push_back` would build it aside, then copy it).
+        ready.resize_with(ready.len() + 1, GenerateContentResponse::default);
         let Some(chunk) = ready.back_mut() else {
             return false;
         };

@@ -419,7 +419,12 @@ where
                     Poll::Ready(()) => self.waiting = Waiting::Nothing,
                 },
             }
-            match self.call.poll(Instant::now()) {
+            let action = self.call.poll(Instant::now());
+            // Looked at where it lies: moving the item out first would copy it once more.
+            if let Action::Item(item) = &action {
+                self.note_item(item);
+            }
+            match action {
                 Action::Send(mut request) => {
                     self.body = None;
                     if let Some(timeouts) = self.timeouts {
@@ -455,26 +460,7 @@ where
                         Poll::Pending => return self.pending(cx),
                     }
                 }
-                Action::Item(item) => {
-                    if self.items == 0 {
-                        self.span.record(
-                            "time_to_first_chunk_ms",
-                            self.started.elapsed().as_millis() as u64,
-                        );
-                    }
-                    self.items += 1;
-                    if self.client.log_content
-                        && let Some(text) = item.content()
-                    {
-                        tracing::trace!(text = %text, "chunk");
-                    }
-                    if let Some((prompt, answer, total)) = item.tokens() {
-                        self.span.record("prompt_tokens", prompt);
-                        self.span.record("answer_tokens", answer);
-                        self.span.record("total_tokens", total);
-                    }
-                    return Poll::Ready(Some(Ok(O::item(item))));
-                }
+                Action::Item(item) => return Poll::Ready(Some(Ok(O::item(item)))),
                 Action::Rollback(discarded) => {
                     tracing::info!(
                         chunks = discarded.chunks,
@@ -497,6 +483,27 @@ where
                     return Poll::Ready(Some(Err(error)));
                 }
             }
+        }
+    }
+
+    /// Counts an item and records it in the span.
+    fn note_item(&mut self, item: &C::Item) {
+        if self.items == 0 {
+            self.span.record(
+                "time_to_first_chunk_ms",
+                self.started.elapsed().as_millis() as u64,
+            );
+        }
+        self.items += 1;
+        if self.client.log_content
+            && let Some(text) = item.content()
+        {
+            tracing::trace!(text = %text, "chunk");
+        }
+        if let Some((prompt, answer, total)) = item.tokens() {
+            self.span.record("prompt_tokens", prompt);
+            self.span.record("answer_tokens", answer);
+            self.span.record("total_tokens", total);
         }
     }
 

@@ -226,7 +226,8 @@ macro_rules! read_by_members {
                     // Most lists of a chunk hold one item.
                     items.reserve_exact(1);
                 }
-                items.push(<Self as ::std::default::Default>::default());
+                // Built where it lives (`push` would build it aside, then copy it there).
+                items.resize_with(items.len() + 1, <Self as ::std::default::Default>::default);
                 match items.last_mut() {
                     Some(item) => item.read_into(reader),
                     None => Err($crate::json_reader::GaveUp),

@@ -356,6 +356,17 @@ impl ChunkDecoder {
         )
     }
 
+    /// The next decoded chunk, in place in the queue it is handed out from (errors and the
+    /// end are for [`next_chunk`](Self::next_chunk)).
+    pub(crate) fn ready_chunk_mut(&mut self) -> Option<&mut GenerateContentResponse> {
+        self.ready.front_mut()
+    }
+
+    /// Takes the chunk [`ready_chunk_mut`](Self::ready_chunk_mut) showed.
+    pub(crate) fn take_ready_chunk(&mut self) -> Option<GenerateContentResponse> {
+        self.ready.pop_front()
+    }
+
     /// The number of chunks decoded so far.
     pub fn chunks_decoded(&self) -> u64 {
         self.chunks
@@ -380,8 +391,9 @@ impl ChunkDecoder {
         position: Position,
         error: &mut Option<Error>,
     ) -> bool {
-        // Parsed in the queue slot it is handed out from, not moved there.
-        ready.push_back(GenerateContentResponse::default());
+        // Parsed in the queue slot it is handed out from, not moved there (and built there:
+        // `push_back` would build it aside, then copy it).
+        ready.resize_with(ready.len() + 1, GenerateContentResponse::default);
         let Some(chunk) = ready.back_mut() else {
             return false;
         };

@@ -321,24 +321,16 @@ where
         &mut self,
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<C::Item, Error>>> {
-        loop {
-            // Checked before taking: taking moves the whole (chunk-sized) option out.
-            let step = if self.peeked.is_some() {
-                Poll::Ready(self.peeked.take().map(Ok))
-            } else {
-                self.poll_step(cx, false)
-            };
-            return match step {
-                Poll::Ready(Some(Ok(Step::Item(item)))) => Poll::Ready(Some(Ok(item))),
-                Poll::Ready(Some(Ok(Step::Rollback(discarded)))) => {
-                    self.discarded.merge(discarded);
-                    continue;
-                }
-                Poll::Ready(Some(Err(error))) => Poll::Ready(Some(Err(error))),
-                Poll::Ready(None) => Poll::Ready(None),
-                Poll::Pending => Poll::Pending,
-            };
+        // Checked before taking: taking moves the whole (chunk-sized) option out.
+        if self.peeked.is_some() {
+            match self.peeked.take() {
+                Some(Step::Item(item)) => return Poll::Ready(Some(Ok(item))),
+                Some(Step::Rollback(discarded)) => self.discarded.merge(discarded),
+                None => {}
+            }
         }
+        // Straight from the call's action into what is returned: each move of an item copies it.
+        self.poll_step(cx, false)
     }
 
     /// The next item or rollback, the end (`None`) or the error the call ended with.
@@ -381,11 +373,11 @@ where
 
     /// The loop. With `establish`, it stops once the call is established (returning `Pending`
     /// with `self.established` set; nothing is waiting on a waker then).
-    fn poll_step(
+    fn poll_step<O: Output<C::Item>>(
         &mut self,
         cx: &mut Context<'_>,
         establish: bool,
-    ) -> Poll<Option<Result<Step<C::Item>, Error>>> {
+    ) -> Poll<Option<Result<O, Error>>> {
         if self.ended {
             return Poll::Ready(None);
         }
@@ -427,7 +419,12 @@ where
                     Poll::Ready(()) => self.waiting = Waiting::Nothing,
                 },
             }
-            match self.call.poll(Instant::now()) {
+            let action = self.call.poll(Instant::now());
+            // Looked at where it lies: moving the item out first would copy it once more.
+            if let Action::Item(item) = &action {
+                self.note_item(item);
+            }
+            match action {
                 Action::Send(mut request) => {
                     self.body = None;
                     if let Some(timeouts) = self.timeouts {
@@ -463,32 +460,15 @@ where
                         Poll::Pending => return self.pending(cx),
                     }
                 }
-                Action::Item(item) => {
-                    if self.items == 0 {
-                        self.span.record(
-                            "time_to_first_chunk_ms",
-                            self.started.elapsed().as_millis() as u64,
-                        );
-                    }
-                    self.items += 1;
-                    if self.client.log_content
-                        && let Some(text) = item.content()
-                    {
-                        tracing::trace!(text = %text, "chunk");
-                    }
-                    if let Some((prompt, answer, total)) = item.tokens() {
-                        self.span.record("prompt_tokens", prompt);
-                        self.span.record("answer_tokens", answer);
-                        self.span.record("total_tokens", total);
-                    }
-                    return Poll::Ready(Some(Ok(Step::Item(item))));
-                }
+                Action::Item(item) => return Poll::Ready(Some(Ok(O::item(item)))),
                 Action::Rollback(discarded) => {
                     tracing::info!(
                         chunks = discarded.chunks,
                         "resumed from a checkpoint; output after it is taken back"
                     );
-                    return Poll::Ready(Some(Ok(Step::Rollback(discarded))));
+                    if let Some(step) = O::rollback(discarded, &mut self.discarded) {
+                        return Poll::Ready(Some(Ok(step)));
+                    }
                 }
                 Action::Done => {
                     self.finish();
@@ -503,6 +483,27 @@ where
                     return Poll::Ready(Some(Err(error)));
                 }
             }
+        }
+    }
+
+    /// Counts an item and records it in the span.
+    fn note_item(&mut self, item: &C::Item) {
+        if self.items == 0 {
+            self.span.record(
+                "time_to_first_chunk_ms",
+                self.started.elapsed().as_millis() as u64,
+            );
+        }
+        self.items += 1;
+        if self.client.log_content
+            && let Some(text) = item.content()
+        {
+            tracing::trace!(text = %text, "chunk");
+        }
+        if let Some((prompt, answer, total)) = item.tokens() {
+            self.span.record("prompt_tokens", prompt);
+            self.span.record("answer_tokens", answer);
+            self.span.record("total_tokens", total);
         }
     }
 
@@ -546,6 +547,34 @@ where
 pub(crate) enum Step<T> {
     Item(T),
     Rollback(Discarded),
+}
+
+/// What the driver's loop returns: items only, with rollbacks added up in the driver
+/// ([`Driver::take_discarded`]), or every [`Step`].
+pub(crate) trait Output<T>: Sized {
+    fn item(item: T) -> Self;
+    /// `None`: added to `discarded`, and the loop goes on.
+    fn rollback(discarded: Discarded, into: &mut Discarded) -> Option<Self>;
+}
+
+/// Items only.
+impl<T> Output<T> for T {
+    fn item(item: T) -> Self {
+        item
+    }
+    fn rollback(discarded: Discarded, into: &mut Discarded) -> Option<Self> {
+        into.merge(discarded);
+        None
+    }
+}
+
+impl<T> Output<T> for Step<T> {
+    fn item(item: T) -> Self {
+        Step::Item(item)
+    }
+    fn rollback(discarded: Discarded, _: &mut Discarded) -> Option<Self> {
+        Some(Step::Rollback(discarded))
+    }
 }
 
 /// Whether a call has reached the point where a stream is handed to its caller.

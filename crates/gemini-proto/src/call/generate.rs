@@ -343,53 +343,9 @@ impl GenerateCall {
         self.progress.checkpoint.as_ref()
     }
 
-    /// Looks at a decoded chunk, in place: usage, checkpoints, finish reasons. The tokens and
-    /// the intermediate finish reason are the machine's business and are taken out. Says what
-    /// the chunk confirms, for `settle` once the chunk is placed.
+    /// Looks at a decoded chunk, in place (see [`observe`]).
     fn observe(&mut self, chunk: &mut GenerateContentResponse) -> Confirms {
-        self.hop.received = true;
-        if chunk.block_reason().is_some() {
-            self.hop.blocked = true;
-        }
-        if let Some(usage) = &mut chunk.usage_metadata
-            && let Some(before) = &self.progress.usage_before
-        {
-            // Only a continued answer keeps each request's own usage apart; a one-request
-            // answer's is the aggregate's.
-            let total = before.plus(usage);
-            self.hop.usage = Some(std::mem::replace(usage, total));
-        }
-        let mut checkpoint = None;
-        if let Some(candidate) = chunk.candidates.first_mut() {
-            if candidate.finish_reason.is_some() {
-                self.hop.finish = candidate.finish_reason.clone();
-            }
-            if self.automatic {
-                checkpoint = candidate.continuation_token.take();
-                if candidate.finish_reason == Some(FinishReason::Continuation) {
-                    candidate.finish_reason = None;
-                }
-            } else {
-                checkpoint = candidate.continuation_token.clone();
-            }
-        }
-        if let Some(token) = checkpoint {
-            if self.progress.checkpoint.as_ref() != Some(&token) {
-                self.hop.progressed = true;
-            }
-            self.progress.checkpoint = Some(token);
-            return Confirms::Checkpoint;
-        }
-        let terminal = self
-            .hop
-            .finish
-            .as_ref()
-            .is_some_and(|f| *f != FinishReason::Continuation);
-        if terminal || self.hop.blocked {
-            Confirms::End
-        } else {
-            Confirms::Nothing
-        }
+        observe(&mut self.hop, &mut self.progress, self.automatic, chunk)
     }
 
     /// Acts on what a chunk confirmed, once the chunk was handed out, held back or folded in.
@@ -424,13 +380,54 @@ impl GenerateCall {
     /// Counts a chunk that goes to the caller and folds it in; the caller of this function hands
     /// it out. (By reference: a chunk is a few hundred bytes, and each move copies them.)
     fn deliver(&mut self, chunk: &GenerateContentResponse, now: Instant) {
-        if self.delivered == 0 {
-            self.first_chunk_after = self.started.map(|t| now.saturating_duration_since(t));
+        deliver(
+            &mut self.delivered,
+            &mut self.first_chunk_after,
+            self.started,
+            &mut self.progress,
+            &mut self.aggregator,
+            chunk,
+            now,
+        );
+    }
+
+    /// A stream's common case, done where the decoder holds the chunk: when a decoded chunk
+    /// is ready to go to the caller, looks at it, counts it, folds it in and settles what it
+    /// confirms, and says so; `poll` then moves it out of the decoder's queue straight into
+    /// the action it returns (every move of a chunk copies a few hundred bytes).
+    fn hand_out_ready(&mut self, now: Instant) -> bool {
+        if self.confirmed_only || self.requests.is_cancelled() || self.deadline_passed(now) {
+            return false;
         }
-        self.delivered += 1;
-        self.progress.unconfirmed.count(chunk);
-        self.progress.text_len += text_len(chunk);
-        self.aggregator.push(chunk);
+        let Self {
+            state: State::Streaming(decoder),
+            hop,
+            progress,
+            automatic,
+            delivered,
+            first_chunk_after,
+            started,
+            aggregator,
+            ..
+        } = self
+        else {
+            return false;
+        };
+        let Some(chunk) = decoder.ready_chunk_mut() else {
+            return false;
+        };
+        let confirms = observe(hop, progress, *automatic, chunk);
+        deliver(
+            delivered,
+            first_chunk_after,
+            *started,
+            progress,
+            aggregator,
+            chunk,
+            now,
+        );
+        self.settle(confirms, now);
+        true
     }
 
     /// The body of the current hop ended cleanly.
@@ -702,6 +699,79 @@ impl GenerateCall {
     }
 }
 
+/// Looks at a decoded chunk, in place: usage, checkpoints, finish reasons. The tokens and
+/// the intermediate finish reason are the machine's business and are taken out. Says what
+/// the chunk confirms, for `settle` once the chunk is placed. A function of the parts it
+/// touches, so that a chunk can be looked at where the decoder holds it.
+fn observe(
+    hop: &mut Hop,
+    progress: &mut Progress,
+    automatic: bool,
+    chunk: &mut GenerateContentResponse,
+) -> Confirms {
+    hop.received = true;
+    if chunk.block_reason().is_some() {
+        hop.blocked = true;
+    }
+    if let Some(usage) = &mut chunk.usage_metadata
+        && let Some(before) = &progress.usage_before
+    {
+        // Only a continued answer keeps each request's own usage apart; a one-request
+        // answer's is the aggregate's.
+        let total = before.plus(usage);
+        hop.usage = Some(std::mem::replace(usage, total));
+    }
+    let mut checkpoint = None;
+    if let Some(candidate) = chunk.candidates.first_mut() {
+        if candidate.finish_reason.is_some() {
+            hop.finish = candidate.finish_reason.clone();
+        }
+        if automatic {
+            checkpoint = candidate.continuation_token.take();
+            if candidate.finish_reason == Some(FinishReason::Continuation) {
+                candidate.finish_reason = None;
+            }
+        } else {
+            checkpoint = candidate.continuation_token.clone();
+        }
+    }
+    if let Some(token) = checkpoint {
+        if progress.checkpoint.as_ref() != Some(&token) {
+            hop.progressed = true;
+        }
+        progress.checkpoint = Some(token);
+        return Confirms::Checkpoint;
+    }
+    let terminal = hop
+        .finish
+        .as_ref()
+        .is_some_and(|f| *f != FinishReason::Continuation);
+    if terminal || hop.blocked {
+        Confirms::End
+    } else {
+        Confirms::Nothing
+    }
+}
+
+/// Counts a chunk that goes to the caller and folds it in (see `GenerateCall::deliver`).
+fn deliver(
+    delivered: &mut u64,
+    first_chunk_after: &mut Option<Duration>,
+    started: Option<Instant>,
+    progress: &mut Progress,
+    aggregator: &mut Aggregator,
+    chunk: &GenerateContentResponse,
+    now: Instant,
+) {
+    if *delivered == 0 {
+        *first_chunk_after = started.map(|t| now.saturating_duration_since(t));
+    }
+    *delivered += 1;
+    progress.unconfirmed.count(chunk);
+    progress.text_len += text_len(chunk);
+    aggregator.push(chunk);
+}
+
 /// The length of what a chunk's `text()` would be, without building it.
 fn text_len(chunk: &GenerateContentResponse) -> usize {
     chunk
@@ -745,6 +815,12 @@ impl Call for GenerateCall {
                     Out::Item(chunk) => Action::Item(chunk),
                     Out::Rollback(discarded) => Action::Rollback(discarded),
                 };
+            }
+            if self.hand_out_ready(now)
+                && let State::Streaming(decoder) = &mut self.state
+                && let Some(chunk) = decoder.take_ready_chunk()
+            {
+                return Action::Item(chunk);
             }
             if let Some(action) = self.step(now) {
                 return action;

@@ -226,7 +226,8 @@ macro_rules! read_by_members {
                     // Most lists of a chunk hold one item.
                     items.reserve_exact(1);
                 }
-                items.push(<Self as ::std::default::Default>::default());
+                // Built where it lives (`push` would build it aside, then copy it there).
+                items.resize_with(items.len() + 1, <Self as ::std::default::Default>::default);
                 match items.last_mut() {
                     Some(item) => item.read_into(reader),
                     None => Err($crate::json_reader::GaveUp),
@@ -262,7 +263,25 @@ macro_rules! read_via_serde {
 }
 pub(crate) use read_via_serde;
 
-read_via_serde!(bool, u32, i32, i64, u64, f32, f64, serde_json::Value);
+read_via_serde!(bool, f32, f64, serde_json::Value);
+
+/// Integers: a plain non-negative integer that fits is read here; anything else (a sign, a
+/// fraction or an exponent, a value out of range) goes through `Deserialize`, which reads
+/// it as serde_json does or gives up.
+macro_rules! read_integers {
+    ($($ty:ty),* $(,)?) => {$(
+        impl ReadInto for $ty {
+            fn read_new(reader: &mut Reader<'_>) -> Result<Self> {
+                match reader.plain_integer()? {
+                    Some(value) => <$ty>::try_from(value).map_err(|_| GaveUp),
+                    None => <$ty as Deserialize>::deserialize(reader),
+                }
+            }
+        }
+    )*};
+}
+
+read_integers!(u32, i32, i64, u64);
 
 impl<'de> Reader<'de> {
     /// A reader of `text`, unless it holds a control character (left to serde_json).
@@ -313,6 +332,50 @@ impl<'de> Reader<'de> {
             return Err(GaveUp); // a trailing comma
         }
         Ok(true)
+    }
+
+    /// Whether the next value is a string.
+    pub(crate) fn next_is_string(&mut self) -> Result<bool> {
+        Ok(self.peek()? == b'"')
+    }
+
+    /// A string value, borrowed from the input or unescaped (the opening quote next).
+    pub(crate) fn str(&mut self) -> Result<&str> {
+        if self.peek()? != b'"' {
+            return Err(GaveUp);
+        }
+        Ok(match self.string()? {
+            Str::Borrowed(s) => s,
+            Str::Copied(s) => s,
+        })
+    }
+
+    /// A non-negative integer without fraction or exponent (the next value), read: `None`
+    /// (and nothing consumed) for any other value. Fails on one beyond `u64`, which
+    /// serde_json reads as a float.
+    fn plain_integer(&mut self) -> Result<Option<u64>> {
+        let first = self.peek()?;
+        if !first.is_ascii_digit() {
+            return Ok(None);
+        }
+        let start = self.pos;
+        let mut at = start + 1;
+        let mut value = u64::from(first - b'0');
+        while let Some(&d @ b'0'..=b'9') = self.bytes.get(at) {
+            if value == 0 {
+                return Err(GaveUp); // a leading zero: invalid
+            }
+            value = value
+                .checked_mul(10)
+                .and_then(|v| v.checked_add(u64::from(d - b'0')))
+                .ok_or(GaveUp)?;
+            at += 1;
+        }
+        if matches!(self.bytes.get(at), Some(b'.' | b'e' | b'E')) {
+            return Ok(None);
+        }
+        self.pos = at;
+        Ok(Some(value))
     }
 
     /// Reads an object, handing each member's key to `member`, which reads its value.
@@ -402,8 +465,14 @@ impl<'de> Reader<'de> {
     /// The next byte that is not a space (not consumed).
     #[inline]
     fn peek(&mut self) -> Result<u8> {
-        self.skip_spaces();
-        self.bytes.get(self.pos).copied().ok_or(GaveUp)
+        match self.bytes.get(self.pos) {
+            Some(b' ') => {
+                self.skip_spaces();
+                self.bytes.get(self.pos).copied().ok_or(GaveUp)
+            }
+            Some(&byte) => Ok(byte),
+            None => Err(GaveUp),
+        }
     }
 
     #[inline]
@@ -434,14 +503,24 @@ impl<'de> Reader<'de> {
     }
 
     /// A string, the opening quote at `pos`.
+    #[inline]
     fn string(&mut self) -> Result<Str<'de, '_>> {
         let start = self.pos + 1;
-        let end = start + quote_or_backslash(&self.bytes[start..]).ok_or(GaveUp)?;
-        if self.bytes[end] == b'"' {
+        let end =
+            start + quote_or_backslash(self.bytes.get(start..).ok_or(GaveUp)?).ok_or(GaveUp)?;
+        if self.bytes.get(end) == Some(&b'"') {
             self.pos = end + 1;
             // Both ends are ASCII bytes, hence character boundaries.
             return self.text.get(start..end).map(Str::Borrowed).ok_or(GaveUp);
         }
+        self.escaped_string(start)
+    }
+
+    /// A string that holds escapes, unescaped into the scratch buffer; its text starts at
+    /// `start`. Rare, and kept out of line.
+    #[cold]
+    #[inline(never)]
+    fn escaped_string(&mut self, start: usize) -> Result<Str<'de, '_>> {
         self.scratch.clear();
         let mut at = start;
         loop {

@@ -145,6 +145,30 @@ fn strings_and_escapes() {
     for text in taken {
         assert!(agrees_exactly(text), "the reader should take {text}");
     }
+    // Long strings (past the word-at-a-time search), with bytes above 0x7f and escapes.
+    for text in [
+        format!("\"{}\"", "x".repeat(100)),
+        format!("\"{}\u{7f}\"", "é".repeat(30)),
+        format!("\"{}\\n{}\"", "a".repeat(40), "b".repeat(40)),
+    ] {
+        assert!(agrees_exactly(&text), "the reader should take {text:?}");
+    }
+    // A control character anywhere in a string, short or long, before or after an escape.
+    for text in [
+        "\"ab\u{1}\"".to_owned(),
+        format!("\"{}\t{}\"", "a".repeat(5), "b".repeat(40)),
+        format!("\"{}\u{1f}\"", "a".repeat(7)),
+        format!("\"{}\u{1}b\"", "a".repeat(35)),
+        format!("\"{}\u{0}\"", "a".repeat(200)),
+        "\"a\\nb\u{1f}c\"".to_owned(),
+        format!("\"{}\\n{}\u{2}\"", "a".repeat(10), "a".repeat(30)),
+        format!("{{\"{}\u{1}\": 1}}", "k".repeat(33)),
+    ] {
+        assert!(
+            !agrees_exactly(&text),
+            "the reader should leave {text:?} to serde_json"
+        );
+    }
     let left = [
         r#""\uD83E""#,
         r#""\uDD80""#,
@@ -222,6 +246,11 @@ fn typed_reads_match_and_mismatches_are_left_to_serde_json() {
         r#"{"usageMetadata": {"promptTokenCount": -4}}"#,
         r#"{"usageMetadata": {"promptTokenCount": 4294967296}}"#,
         r#"{"candidates": [{"index": 1.5}]}"#,
+        r#"{"candidates": [{"index": 1e0}]}"#,
+        r#"{"candidates": [{"index": 01}]}"#,
+        r#"{"candidates": [{"index": -0}]}"#,
+        r#"{"candidates": [{"index": 18446744073709551616}]}"#,
+        r#"{"candidates": [{"finishReason": true}]}"#,
     ] {
         assert!(!model_agrees::<GenerateContentResponse>(text), "{text}");
         assert!(serde_json::from_str::<GenerateContentResponse>(text).is_err());
@@ -231,6 +260,8 @@ fn typed_reads_match_and_mismatches_are_left_to_serde_json() {
         r#"{"candidates": [{"finishReason": 1, "index": null, "safetyRatings": null}]}"#,
         r#"{"candidates": [{"finish_reason": "MAX_TOKENS", "content": {"parts": [{"text": "x", "thoughtSignature": "c2ln"}]}}]}"#,
         r#"{"promptFeedback": {"blockReason": "SAFETY"}, "usageMetadata": {"cachedContentTokenCount": 3}}"#,
+        r#"{"candidates": [{"finishReason": "ST\u004fP", "index": 0}, {"finishReason": "NEW", "index": 4294967295}]}"#,
+        r#"{"candidates": [{"index": 7 , "tokenCount": 0}], "usageMetadata": {"totalTokenCount": 4294967295}}"#,
     ] {
         assert!(model_agrees::<GenerateContentResponse>(text), "{text}");
     }

@@ -346,7 +346,17 @@ macro_rules! wire_enum {
             }
         }
 
-        $crate::json_reader::read_via_serde!($name);
+        // A name is read here; a number goes through `Deserialize`.
+        impl $crate::json_reader::ReadInto for $name {
+            fn read_new(
+                reader: &mut $crate::json_reader::Reader<'_>,
+            ) -> ::std::result::Result<Self, $crate::json_reader::GaveUp> {
+                if reader.next_is_string()? {
+                    return reader.str().map($name::from_wire);
+                }
+                <$name as ::serde::Deserialize>::deserialize(reader)
+            }
+        }
 
         impl<'de> ::serde::Deserialize<'de> for $name {
             fn deserialize<D: ::serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {

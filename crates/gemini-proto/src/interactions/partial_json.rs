@@ -159,15 +159,10 @@ impl Parser<'_> {
     fn escape(&mut self) -> Option<Result<char, ()>> {
         let kind = *self.bytes.get(self.at + 1)?;
         self.at += 2;
+        if let Some(c) = crate::json_reader::short_escape(kind) {
+            return Some(Ok(c));
+        }
         let c = match kind {
-            b'"' => '"',
-            b'\\' => '\\',
-            b'/' => '/',
-            b'b' => '\u{8}',
-            b'f' => '\u{c}',
-            b'n' => '\n',
-            b'r' => '\r',
-            b't' => '\t',
             b'u' => {
                 let unit = self.hex4()?;
                 let Ok(unit) = unit else {

@@ -648,10 +648,10 @@ fn quote_or_backslash(bytes: &[u8]) -> Option<usize> {
     memchr::memchr2(b'"', b'\\', &bytes[at..]).map(|found| at + found)
 }
 
-/// The character of the escape whose letter is at `at` (after the backslash), and where the
-/// text goes on. Surrogates must come as a valid pair.
-fn escape(bytes: &[u8], at: usize) -> Result<(char, usize)> {
-    let c = match bytes.get(at).ok_or(GaveUp)? {
+/// The character a one-letter JSON escape stands for (`n` for `\\n`, …); `None` for `u` and for
+/// letters that make no escape.
+pub(crate) fn short_escape(letter: u8) -> Option<char> {
+    Some(match letter {
         b'"' => '"',
         b'\\' => '\\',
         b'/' => '/',
@@ -660,26 +660,35 @@ fn escape(bytes: &[u8], at: usize) -> Result<(char, usize)> {
         b'n' => '\n',
         b'r' => '\r',
         b't' => '\t',
-        b'u' => {
-            let first = hex4(bytes, at + 1)?;
-            return match first {
-                0xD800..=0xDBFF => {
-                    if bytes.get(at + 5..at + 7) != Some(b"\\u") {
-                        return Err(GaveUp);
-                    }
-                    let second = hex4(bytes, at + 7)?;
-                    if !(0xDC00..=0xDFFF).contains(&second) {
-                        return Err(GaveUp);
-                    }
-                    let code = 0x10000 + ((first - 0xD800) << 10) + (second - 0xDC00);
-                    Ok((char::from_u32(code).ok_or(GaveUp)?, at + 11))
-                }
-                _ => Ok((char::from_u32(first).ok_or(GaveUp)?, at + 5)),
-            };
+        _ => return None,
+    })
+}
+
+/// The character of the escape whose letter is at `at` (after the backslash), and where the
+/// text goes on. Surrogates must come as a valid pair.
+fn escape(bytes: &[u8], at: usize) -> Result<(char, usize)> {
+    let letter = *bytes.get(at).ok_or(GaveUp)?;
+    if let Some(c) = short_escape(letter) {
+        return Ok((c, at + 1));
+    }
+    if letter != b'u' {
+        return Err(GaveUp);
+    }
+    let first = hex4(bytes, at + 1)?;
+    match first {
+        0xD800..=0xDBFF => {
+            if bytes.get(at + 5..at + 7) != Some(b"\\u") {
+                return Err(GaveUp);
+            }
+            let second = hex4(bytes, at + 7)?;
+            if !(0xDC00..=0xDFFF).contains(&second) {
+                return Err(GaveUp);
+            }
+            let code = 0x10000 + ((first - 0xD800) << 10) + (second - 0xDC00);
+            Ok((char::from_u32(code).ok_or(GaveUp)?, at + 11))
         }
-        _ => return Err(GaveUp),
-    };
-    Ok((c, at + 1))
+        _ => Ok((char::from_u32(first).ok_or(GaveUp)?, at + 5)),
+    }
 }
 
 fn hex4(bytes: &[u8], at: usize) -> Result<u32> {

@@ -77,6 +77,15 @@ fn run() -> Result<Outcome, String> {
     Ok(Outcome::Passed(version))
 }
 
+/// `Ok` when `ok`; otherwise what failed, with all the SDK saw.
+fn ensure(ok: bool, what: &str, seen: &Value) -> Result<(), String> {
+    if ok {
+        Ok(())
+    } else {
+        Err(format!("{what}: {seen:#}"))
+    }
+}
+
 /// Runs `script` with `args` in the SDK's Python; what it printed, as JSON.
 fn run_script(python: &Path, script: &str, args: &[&str]) -> Result<Value, String> {
     let output = Command::new(python)
@@ -128,13 +137,7 @@ fn long_answer(python: &Path) -> Result<(), String> {
         LONG_ANSWER_SCRIPT,
         &[&capped.base_url(), &model, LONG_PROMPT],
     )?;
-    let ensure = |ok: bool, what: &str| {
-        if ok {
-            Ok(())
-        } else {
-            Err(format!("{what}: {seen:#}"))
-        }
-    };
+    let ensure = |ok: bool, what: &str| ensure(ok, what, &seen);
     ensure(seen["unary"] == whole.as_str(), "the unary long answer")?;
     ensure(seen["stream"] == whole.as_str(), "the streamed long answer")?;
     ensure(
@@ -182,13 +185,7 @@ fn long_interaction(python: &Path) -> Result<(), String> {
         LONG_INTERACTION_SCRIPT,
         &[&capped.base_url(), &model, LONG_PROMPT],
     )?;
-    let ensure = |ok: bool, what: &str| {
-        if ok {
-            Ok(())
-        } else {
-            Err(format!("{what}: {seen:#}"))
-        }
-    };
+    let ensure = |ok: bool, what: &str| ensure(ok, what, &seen);
     ensure(!whole_text.is_empty(), "the uncapped interaction's text")?;
     for call in ["unary", "stream", "unstored"] {
         ensure(
@@ -238,20 +235,8 @@ fn long_interaction(python: &Path) -> Result<(), String> {
 
 /// An interaction created over a raw connection, parsed with serde_json alone.
 fn raw_interaction(emulator: &Emulator, model: &str) -> Value {
-    let body = serde_json::json!({"model": model, "input": LONG_PROMPT}).to_string();
-    let mut tcp = TcpStream::connect(emulator.addr()).unwrap();
-    write!(
-        tcp,
-        "POST /v1beta/interactions HTTP/1.1\r\nhost: x\r\nx-goog-api-key: k\r\n\
-         content-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
-        body.len()
-    )
-    .unwrap();
-    let mut raw = String::new();
-    tcp.read_to_string(&mut raw).unwrap();
-    let (head, body) = raw.split_once("\r\n\r\n").unwrap();
-    assert!(head.starts_with("HTTP/1.1 200"), "{head}");
-    let json: Value = serde_json::from_str(body).unwrap();
+    let body = serde_json::json!({"model": model, "input": LONG_PROMPT});
+    let json = raw_post(emulator, "/v1beta/interactions", &body);
     assert_eq!(json["status"], "completed");
     json
 }
@@ -259,12 +244,28 @@ fn raw_interaction(emulator: &Emulator, model: &str) -> Value {
 /// The text of `generateContent` over a raw connection, parsed with serde_json alone.
 fn raw_answer(emulator: &Emulator, model: &str) -> String {
     let body =
-        serde_json::json!({"contents": [{"role": "user", "parts": [{"text": LONG_PROMPT}]}]})
-            .to_string();
+        serde_json::json!({"contents": [{"role": "user", "parts": [{"text": LONG_PROMPT}]}]});
+    let json = raw_post(
+        emulator,
+        &format!("/v1beta/models/{model}:generateContent"),
+        &body,
+    );
+    assert_eq!(json["candidates"][0]["finishReason"], "STOP");
+    json["candidates"][0]["content"]["parts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|p| p["text"].as_str())
+        .collect()
+}
+
+/// A POST of `body` over a raw connection; the answer (a 200) parsed with serde_json alone.
+fn raw_post(emulator: &Emulator, path: &str, body: &Value) -> Value {
+    let body = body.to_string();
     let mut tcp = TcpStream::connect(emulator.addr()).unwrap();
     write!(
         tcp,
-        "POST /v1beta/models/{model}:generateContent HTTP/1.1\r\nhost: x\r\nx-goog-api-key: k\r\n\
+        "POST {path} HTTP/1.1\r\nhost: x\r\nx-goog-api-key: k\r\n\
          content-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
         body.len()
     )
@@ -273,14 +274,7 @@ fn raw_answer(emulator: &Emulator, model: &str) -> String {
     tcp.read_to_string(&mut raw).unwrap();
     let (head, body) = raw.split_once("\r\n\r\n").unwrap();
     assert!(head.starts_with("HTTP/1.1 200"), "{head}");
-    let json: Value = serde_json::from_str(body).unwrap();
-    assert_eq!(json["candidates"][0]["finishReason"], "STOP");
-    json["candidates"][0]["content"]["parts"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter_map(|p| p["text"].as_str())
-        .collect()
+    serde_json::from_str(body).unwrap()
 }
 
 /// The installed SDK's version, when it is a 3.x release.
@@ -411,13 +405,7 @@ fn raw_events(emulator: &Emulator, id: &str) -> Vec<Value> {
 }
 
 fn check(emulator: &Emulator, seen: &Value) -> Result<(), String> {
-    let ensure = |ok: bool, what: &str| {
-        if ok {
-            Ok(())
-        } else {
-            Err(format!("{what}: {seen:#}"))
-        }
-    };
+    let ensure = |ok: bool, what: &str| ensure(ok, what, seen);
     let id = seen["stream_id"].as_str().ok_or("no id from the stream")?;
     let expected = raw_events(emulator, id);
     let types: Vec<&str> = expected

@@ -97,25 +97,6 @@ impl Interactions {
     }
 }
 
-/// Forwards the retry policy and timeouts to the async builder inside.
-macro_rules! option_setters {
-    () => {
-        /// Overrides the client's retry policy for this call.
-        pub fn retry_policy(self, policy: RetryPolicy) -> Self {
-            Self {
-                inner: self.inner.retry_policy(policy),
-            }
-        }
-
-        /// Overrides the client's transport timeouts for this call.
-        pub fn timeouts(self, timeouts: Timeouts) -> Self {
-            Self {
-                inner: self.inner.timeouts(timeouts),
-            }
-        }
-    };
-}
-
 /// A blocking unary `create`. Made by [`Interactions::create`].
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is sent"]
@@ -175,44 +156,24 @@ impl StreamInteraction {
     }
 }
 
-macro_rules! blocking_exchange {
-    ($(#[$doc:meta])* $name:ident -> $answer:ty) => {
-        $(#[$doc])*
-        #[derive(Debug)]
-        #[must_use = "a request does nothing until it is sent"]
-        pub struct $name {
-            inner: crate::interactions::$name,
-        }
-
-        impl $name {
-            option_setters!();
-
-            /// Sends the request and waits for the answer.
-            pub fn send(self) -> Result<$answer, Error> {
-                wait(self.inner.send())
-            }
-        }
-    };
-}
-
 blocking_exchange! {
     /// A blocking `GET interactions/{id}`.
-    GetInteraction -> Interaction
+    GetInteraction(crate::interactions::GetInteraction) -> Interaction {}
 }
 
 blocking_exchange! {
     /// A blocking cancel.
-    CancelInteraction -> Interaction
+    CancelInteraction(crate::interactions::CancelInteraction) -> Interaction {}
 }
 
 blocking_exchange! {
     /// A blocking delete.
-    DeleteInteraction -> ()
+    DeleteInteraction(crate::interactions::DeleteInteraction) -> () {}
 }
 
 blocking_exchange! {
     /// Polls an interaction until it no longer runs.
-    WaitInteraction -> Interaction
+    WaitInteraction(crate::interactions::WaitInteraction) -> Interaction {}
 }
 
 impl WaitInteraction {

@@ -23,6 +23,63 @@
 //! inside one — it never picks tokio because one is in context. Like any blocking call, it
 //! blocks the thread it runs on: from async code, prefer the async client.
 
+// The macros below are defined before the submodules so that they are in scope there.
+
+/// Methods that hand their arguments to the same method of the async builder inside.
+macro_rules! forward {
+    ($($(#[$doc:meta])* $name:ident($($arg:ident: $ty:ty),*);)*) => {
+        $(
+            $(#[$doc])*
+            pub fn $name(self, $($arg: $ty),*) -> Self {
+                Self { inner: self.inner.$name($($arg),*) }
+            }
+        )*
+    };
+}
+
+/// Forwards the retry policy and timeouts to the async builder inside.
+macro_rules! option_setters {
+    () => {
+        /// Overrides the client's retry policy for this call.
+        pub fn retry_policy(self, policy: RetryPolicy) -> Self {
+            Self {
+                inner: self.inner.retry_policy(policy),
+            }
+        }
+
+        /// Overrides the client's transport timeouts for this call.
+        pub fn timeouts(self, timeouts: Timeouts) -> Self {
+            Self {
+                inner: self.inner.timeouts(timeouts),
+            }
+        }
+    };
+}
+
+/// A blocking request that wraps the async one (`$inner`) and waits for its answer: the call
+/// options, the listed setters forwarded, and `send`.
+macro_rules! blocking_exchange {
+    ($(#[$doc:meta])* $name:ident($inner:ty) -> $answer:ty { $($setters:tt)* }) => {
+        $(#[$doc])*
+        #[derive(Debug)]
+        #[must_use = "a request does nothing until it is sent"]
+        pub struct $name {
+            inner: $inner,
+        }
+
+        impl $name {
+            option_setters!();
+
+            forward! { $($setters)* }
+
+            /// Sends the request and waits for the answer.
+            pub fn send(self) -> Result<$answer, Error> {
+                wait(self.inner.send())
+            }
+        }
+    };
+}
+
 mod chat;
 mod interactions;
 mod models;
@@ -112,17 +169,6 @@ impl Client {
 #[must_use]
 pub struct ClientBuilder {
     inner: crate::ClientBuilder,
-}
-
-macro_rules! forward {
-    ($($(#[$doc:meta])* $name:ident($($arg:ident: $ty:ty),*);)*) => {
-        $(
-            $(#[$doc])*
-            pub fn $name(self, $($arg: $ty),*) -> Self {
-                Self { inner: self.inner.$name($($arg),*) }
-            }
-        )*
-    };
 }
 
 impl ClientBuilder {

@@ -302,44 +302,9 @@ impl Iterator for TextIter<'_> {
     }
 }
 
-macro_rules! blocking_exchange {
-    ($(#[$doc:meta])* $name:ident -> $answer:ty { $($(#[$mdoc:meta])* $method:ident($($arg:ident: $ty:ty),*);)* }) => {
-        $(#[$doc])*
-        #[derive(Debug)]
-        #[must_use = "a request does nothing until it is sent"]
-        pub struct $name {
-            inner: crate::$name,
-        }
-
-        impl $name {
-            /// Overrides the client's retry policy for this call.
-            pub fn retry_policy(self, policy: RetryPolicy) -> Self {
-                Self { inner: self.inner.retry_policy(policy) }
-            }
-
-            /// Overrides the client's transport timeouts for this call.
-            pub fn timeouts(self, timeouts: Timeouts) -> Self {
-                Self { inner: self.inner.timeouts(timeouts) }
-            }
-
-            $(
-                $(#[$mdoc])*
-                pub fn $method(self, $($arg: $ty),*) -> Self {
-                    Self { inner: self.inner.$method($($arg),*) }
-                }
-            )*
-
-            /// Sends the request and waits for the answer.
-            pub fn send(self) -> Result<$answer, Error> {
-                wait(self.inner.send())
-            }
-        }
-    };
-}
-
 blocking_exchange! {
     /// A blocking `countTokens` request.
-    CountTokens -> CountTokensResponse {
+    CountTokens(crate::CountTokens) -> CountTokensResponse {
         /// See [`crate::CountTokens::request`].
         request(request: GenerateContentRequest);
     }
@@ -347,7 +312,7 @@ blocking_exchange! {
 
 blocking_exchange! {
     /// A blocking `embedContent` request.
-    EmbedContent -> EmbedContentResponse {
+    EmbedContent(crate::EmbedContent) -> EmbedContentResponse {
         /// See [`crate::EmbedContent::task_type`].
         task_type(task_type: TaskType);
         /// See [`crate::EmbedContent::output_dimensionality`].
@@ -359,7 +324,7 @@ blocking_exchange! {
 
 blocking_exchange! {
     /// A blocking `batchEmbedContents` request.
-    BatchEmbedContents -> BatchEmbedContentsResponse {
+    BatchEmbedContents(crate::BatchEmbedContents) -> BatchEmbedContentsResponse {
         /// See [`crate::BatchEmbedContents::task_type`].
         task_type(task_type: TaskType);
         /// See [`crate::BatchEmbedContents::output_dimensionality`].
@@ -369,7 +334,7 @@ blocking_exchange! {
 
 blocking_exchange! {
     /// A blocking `models.get` request.
-    GetModel -> Model {}
+    GetModel(crate::GetModel) -> Model {}
 }
 
 /// Every model, page after page, as an [`Iterator`].

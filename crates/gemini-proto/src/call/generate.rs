@@ -158,10 +158,9 @@ pub struct GenerateCall {
     mode: Mode,
     state: State,
     aggregator: Aggregator,
-    delivered: u64,
+    delivered: Delivered,
     max_event_size: usize,
     max_error_body: usize,
-    first_chunk_after: Option<Duration>,
     started: Option<Instant>,
     automatic: bool,
     confirmed_only: bool,
@@ -209,10 +208,9 @@ impl GenerateCall {
             mode,
             state: State::Ready,
             aggregator: Aggregator::new(),
-            delivered: 0,
+            delivered: Delivered::default(),
             max_event_size: DEFAULT_MAX_EVENT_SIZE,
             max_error_body: DEFAULT_MAX_ERROR_BODY,
-            first_chunk_after: None,
             started: None,
             automatic: true,
             confirmed_only: false,
@@ -297,7 +295,7 @@ impl GenerateCall {
         match &self.state {
             State::Streaming(_) => true,
             State::Collecting(body) => body.status().is_success(),
-            State::Finished => self.delivered > 0,
+            State::Finished => self.delivered.chunks > 0,
             State::Ready | State::AwaitingHead => false,
         }
     }
@@ -315,7 +313,7 @@ impl GenerateCall {
 
     /// The number of chunks handed out.
     pub fn chunks_delivered(&self) -> u64 {
-        self.delivered
+        self.delivered.chunks
     }
 
     /// The usage so far: every finished request's total plus the current one's running total.
@@ -325,7 +323,7 @@ impl GenerateCall {
 
     /// The time from the first attempt to the first chunk handed out.
     pub fn time_to_first_chunk(&self) -> Option<Duration> {
-        self.first_chunk_after
+        self.delivered.first_after
     }
 
     /// Requests started with a new continuation token, the first included.
@@ -382,7 +380,6 @@ impl GenerateCall {
     fn deliver(&mut self, chunk: &GenerateContentResponse, now: Instant) {
         deliver(
             &mut self.delivered,
-            &mut self.first_chunk_after,
             self.started,
             &mut self.progress,
             &mut self.aggregator,
@@ -405,7 +402,6 @@ impl GenerateCall {
             progress,
             automatic,
             delivered,
-            first_chunk_after,
             started,
             aggregator,
             ..
@@ -417,15 +413,7 @@ impl GenerateCall {
             return false;
         };
         let confirms = observe(hop, progress, *automatic, chunk);
-        deliver(
-            delivered,
-            first_chunk_after,
-            *started,
-            progress,
-            aggregator,
-            chunk,
-            now,
-        );
+        deliver(delivered, *started, progress, aggregator, chunk, now);
         self.settle(confirms, now);
         true
     }
@@ -446,8 +434,7 @@ impl GenerateCall {
         self.state = State::Finished;
         if self.mode == Mode::Unary {
             let answer = self.aggregator.response().clone();
-            self.delivered += 1;
-            self.first_chunk_after = self.started.map(|t| now.saturating_duration_since(t));
+            self.delivered.count(self.started, now);
             self.out.push_back(Out::Item(answer));
         }
     }
@@ -532,7 +519,7 @@ impl GenerateCall {
         // resumption could not take back.
         let outcome = self.outcome(&error);
         let recoverable = self.progress.unconfirmed.chunks == 0
-            && (self.delivered == 0 || self.progress.checkpoint.is_some() && self.automatic);
+            && (self.delivered.chunks == 0 || self.progress.checkpoint.is_some() && self.automatic);
         match self.requests.retry_delay(&outcome, now, !recoverable) {
             Some(delay) => {
                 // What was held back was never shown; the next attempt sends it again.
@@ -755,21 +742,34 @@ fn observe(
 
 /// Counts a chunk that goes to the caller and folds it in (see `GenerateCall::deliver`).
 fn deliver(
-    delivered: &mut u64,
-    first_chunk_after: &mut Option<Duration>,
+    delivered: &mut Delivered,
     started: Option<Instant>,
     progress: &mut Progress,
     aggregator: &mut Aggregator,
     chunk: &GenerateContentResponse,
     now: Instant,
 ) {
-    if *delivered == 0 {
-        *first_chunk_after = started.map(|t| now.saturating_duration_since(t));
-    }
-    *delivered += 1;
+    delivered.count(started, now);
     progress.unconfirmed.count(chunk);
     progress.text_len += text_len(chunk);
     aggregator.push(chunk);
+}
+
+/// What went to the caller: how many chunks, and how long after the call started the first did.
+#[derive(Debug, Default)]
+struct Delivered {
+    chunks: u64,
+    first_after: Option<Duration>,
+}
+
+impl Delivered {
+    /// One more chunk goes to the caller at `now`.
+    fn count(&mut self, started: Option<Instant>, now: Instant) {
+        if self.chunks == 0 {
+            self.first_after = started.map(|t| now.saturating_duration_since(t));
+        }
+        self.chunks += 1;
+    }
 }
 
 /// The length of what a chunk's `text()` would be, without building it.

@@ -343,7 +343,7 @@ fn check_capture(
             Some(acc.unwrap_or_default() + &t)
         });
     let actual_text = decoded.aggregate.text();
-    if actual_text != expected_text {
+    if actual_text.as_deref() != expected_text.as_deref() {
         return Err(format!(
             "aggregate text {:?} differs from the events' text {:?}",
             actual_text.map(|t| t.chars().take(80).collect::<String>()),

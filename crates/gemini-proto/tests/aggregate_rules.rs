@@ -2,6 +2,8 @@
 //! chunks, on real captures against values computed independently from the raw JSON, and by a property
 //! over generated chunk sequences.
 
+use std::borrow::Cow;
+
 use gemini_proto::aggregate::Aggregator;
 use gemini_proto::types::{FinishReason, GenerateContentResponse, Part, PartData};
 use proptest::prelude::*;
@@ -526,8 +528,8 @@ proptest! {
         let chunks: Vec<_> = chunks.into_iter().map(|(parts, c)| chunk_of(parts, c)).collect();
         let response = aggregate(&chunks);
 
-        prop_assert_eq!(response.text(), concat(chunks.iter().map(|c| c.text())));
-        prop_assert_eq!(response.thought_text(), concat(chunks.iter().map(|c| c.thought_text())));
+        prop_assert_eq!(response.text().map(Cow::into_owned), concat(chunks.iter().map(|c| c.text().map(Cow::into_owned))));
+        prop_assert_eq!(response.thought_text().map(Cow::into_owned), concat(chunks.iter().map(|c| c.thought_text().map(Cow::into_owned))));
 
         // Signatures and function calls survive, in order.
         let sigs = |parts: &[Part]| -> Vec<Vec<u8>> {

@@ -539,8 +539,8 @@ proptest! {
                     .partial_response()
                     .and_then(|p| p.text())
                     .unwrap_or_default();
-                prop_assert!(full.starts_with(&partial));
-                prop_assert!(out.screen.starts_with(&partial));
+                prop_assert!(full.starts_with(&*partial));
+                prop_assert!(out.screen.starts_with(&*partial));
                 match error.continuation_token() {
                     Some(token) => {
                         let (_, rest) = run(&server, new_call(Some(token.clone()), false), &[]);

@@ -195,7 +195,7 @@ fn stream() -> GenerateCall {
 }
 
 fn text(chunk: &GenerateContentResponse) -> String {
-    chunk.text().unwrap_or_default()
+    chunk.text().unwrap_or_default().into_owned()
 }
 
 fn run_stream(script: &[Attempt]) -> (GenerateCall, Run) {
@@ -766,7 +766,9 @@ proptest! {
         }).collect();
         let expected: Vec<Duration> = (0..failures.len()).map(|n| Duration::from_secs(1 << n)).collect();
         prop_assert_eq!(waits, expected);
-        prop_assert_eq!(call.response().text(), Some(words.concat()));
+        let response = call.response();
+        let (text, want) = (response.text(), words.concat());
+        prop_assert_eq!(text.as_deref(), Some(want.as_str()));
     }
 }
 

@@ -148,16 +148,32 @@ fn check_captures(
             let chunks = decode(format, &body, &cuts);
             assert_eq!(chunks.len(), events.len(), "{name} ({pattern})");
             for (chunk, event) in chunks.iter().zip(&events) {
-                assert_eq!(chunk.text(), reference_text(event, false), "{name}");
-                assert_eq!(chunk.thought_text(), reference_text(event, true), "{name}");
+                assert_eq!(
+                    chunk.text().as_deref(),
+                    reference_text(event, false).as_deref(),
+                    "{name}"
+                );
+                assert_eq!(
+                    chunk.thought_text().as_deref(),
+                    reference_text(event, true).as_deref(),
+                    "{name}"
+                );
             }
             let mut aggregator = Aggregator::new();
             for chunk in &chunks {
                 aggregator.push(chunk);
             }
             let response = aggregator.into_response();
-            assert_eq!(response.text(), want_text, "{name} ({pattern})");
-            assert_eq!(response.thought_text(), want_thought, "{name} ({pattern})");
+            assert_eq!(
+                response.text().as_deref(),
+                want_text.as_deref(),
+                "{name} ({pattern})"
+            );
+            assert_eq!(
+                response.thought_text().as_deref(),
+                want_thought.as_deref(),
+                "{name} ({pattern})"
+            );
             match &first {
                 None => first = Some(chunks),
                 Some(first) => assert_eq!(&chunks, first, "{name} ({pattern})"),

@@ -2,6 +2,8 @@
 //! kind, its event index and byte offset (computed by hand from the input), the chunks kept before it,
 //! and the decoder's behaviour after the terminal error.
 
+use std::borrow::Cow;
+
 use gemini_proto::chunk::ChunkDecoder;
 use gemini_proto::error::{Error, MAX_EXCERPT_BYTES, RpcStatus};
 use gemini_proto::types::{BlockReason, FinishReason, GenerateContentResponse};
@@ -15,7 +17,10 @@ struct Outcome {
 
 impl Outcome {
     fn texts(&self) -> Vec<Option<String>> {
-        self.chunks.iter().map(|c| c.text()).collect()
+        self.chunks
+            .iter()
+            .map(|c| c.text().map(Cow::into_owned))
+            .collect()
     }
 
     fn err(&self) -> &Error {

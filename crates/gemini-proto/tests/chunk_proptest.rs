@@ -352,7 +352,7 @@ proptest! {
             }
         }
         let output = run(StreamFormat::Sse, None, body.as_bytes(), &sizes, &drain);
-        let texts: Vec<_> = output.chunks.iter().map(GenerateContentResponse::text).collect();
+        let texts: Vec<_> = output.chunks.iter().map(|c| c.text().map(|t| t.into_owned())).collect();
         prop_assert_eq!(texts, expected_texts);
         let got = output.error.as_ref().map(|e| (e.kind, e.index, e.offset));
         let want = expected_error.map(|(kind, offset)| (kind, Some(index), offset));

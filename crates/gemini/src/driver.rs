@@ -1,6 +1,7 @@
 //! The one loop every call runs: it moves bytes between the transport and a proto call machine,
 //! and waits. No decision is made here; `gemini_proto::call` makes them all.
 
+use std::borrow::Cow;
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
@@ -183,7 +184,7 @@ pub(crate) trait Traced {
 
 impl Traced for GenerateContentResponse {
     fn content(&self) -> Option<String> {
-        self.text()
+        self.text().map(Cow::into_owned)
     }
     fn tokens(&self) -> Option<(u32, u32, u32)> {
         let usage = self.usage()?;

@@ -256,7 +256,7 @@ impl TextStream {
             match self.inner.poll_chunk(cx) {
                 Poll::Ready(Some(Ok(chunk))) => {
                     if let Some(text) = chunk.text() {
-                        return Poll::Ready(Some(Ok(text)));
+                        return Poll::Ready(Some(Ok(text.into_owned())));
                     }
                 }
                 Poll::Ready(Some(Err(error))) => return Poll::Ready(Some(Err(error))),

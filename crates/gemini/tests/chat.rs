@@ -66,7 +66,7 @@ fn two_turns_the_second_refers_to_the_first() {
             sent,
             vec![
                 ("user".to_owned(), "I have two dogs.".to_owned()),
-                ("model".to_owned(), first.text().unwrap()),
+                ("model".to_owned(), first.text().unwrap().into_owned()),
                 (
                     "user".to_owned(),
                     "How many paws are in my house?".to_owned()
@@ -266,7 +266,8 @@ fn a_chat_stream_runs_in_a_spawned_task() {
             .await
             .unwrap()
             .text()
-            .unwrap();
+            .unwrap()
+            .into_owned();
         let history = chat.history();
         assert_eq!(history.len(), 2);
         assert_eq!(history[1].text().unwrap(), text);
@@ -283,7 +284,7 @@ fn a_blocking_chat() {
         .send_message_stream(Part::text("How many paws?"))
         .send()
         .unwrap()
-        .map(|chunk| chunk.unwrap().text().unwrap_or_default())
+        .map(|chunk| chunk.unwrap().text().unwrap_or_default().into_owned())
         .collect();
     let history = chat.history();
     assert_eq!(history.len(), 4);

@@ -256,7 +256,7 @@ fn giving_up_returns_the_token_and_resuming_by_hand_completes_the_answer() {
         assert!(line.contains("resumable"), "{line}");
         // The partial answer ends exactly at the token: resuming from it by hand completes it.
         let partial = error.partial_response().unwrap().text().unwrap();
-        assert!(whole.starts_with(&partial), "{runtime}");
+        assert!(whole.starts_with(&*partial), "{runtime}");
         let rest = client
             .models()
             .generate_content_stream(&model, PROMPT)

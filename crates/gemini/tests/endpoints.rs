@@ -119,7 +119,7 @@ fn every_endpoint_blocking() {
         .send()
         .unwrap();
     let texts: Vec<String> = stream
-        .map(|chunk| chunk.unwrap().text().unwrap_or_default())
+        .map(|chunk| chunk.unwrap().text().unwrap_or_default().into_owned())
         .collect();
     assert!(texts.len() > 1);
     assert_eq!(texts.concat(), expected);
@@ -302,7 +302,7 @@ fn the_stream_implements_futures_stream() {
             .await
             .unwrap();
         let texts: Vec<String> = stream
-            .map(|chunk| chunk.unwrap().text().unwrap_or_default())
+            .map(|chunk| chunk.unwrap().text().unwrap_or_default().into_owned())
             .collect()
             .await;
         assert_eq!(texts.concat(), expected);
@@ -322,7 +322,7 @@ fn the_stream_implements_futures_stream() {
             .into_stream()
             .unwrap();
         let texts: Vec<String> = lazy
-            .map(|chunk| chunk.unwrap().text().unwrap_or_default())
+            .map(|chunk| chunk.unwrap().text().unwrap_or_default().into_owned())
             .collect()
             .await;
         assert_eq!(texts.concat(), expected);
@@ -411,7 +411,7 @@ fn a_stream_without_aggregation_hands_out_every_chunk_and_keeps_only_metadata() 
         .send()
         .unwrap();
     let text: String = (&mut stream)
-        .map(|chunk| chunk.unwrap().text().unwrap_or_default())
+        .map(|chunk| chunk.unwrap().text().unwrap_or_default().into_owned())
         .collect();
     assert_eq!(text, expected);
     assert!(stream.snapshot().parts().is_empty());

@@ -211,7 +211,9 @@ async fn observe(client: &Client, spec: &str) -> Observed {
         Ok(mut stream) => {
             while let Some(chunk) = stream.next().await {
                 match chunk {
-                    Ok(chunk) => seen.texts.push(chunk.text().unwrap_or_default()),
+                    Ok(chunk) => seen
+                        .texts
+                        .push(chunk.text().unwrap_or_default().into_owned()),
                     Err(error) => seen.broken = Some(error),
                 }
             }
@@ -236,7 +238,9 @@ fn observe_blocking(client: &gemini::blocking::Client, spec: &str) -> Observed {
         Ok(mut stream) => {
             for chunk in stream.by_ref() {
                 match chunk {
-                    Ok(chunk) => seen.texts.push(chunk.text().unwrap_or_default()),
+                    Ok(chunk) => seen
+                        .texts
+                        .push(chunk.text().unwrap_or_default().into_owned()),
                     Err(error) => seen.broken = Some(error),
                 }
             }
@@ -440,7 +444,14 @@ fn an_abort_handle_stops_a_stream_from_another_task() {
             .generate_content_stream(format!("{MODEL}@stall-after=1:30s"), PROMPT)
             .await
             .unwrap();
-        let first = stream.next().await.unwrap().unwrap().text().unwrap();
+        let first = stream
+            .next()
+            .await
+            .unwrap()
+            .unwrap()
+            .text()
+            .unwrap()
+            .into_owned();
         let abort = stream.abort_handle();
         let started = Instant::now();
         tokio::spawn(async move {

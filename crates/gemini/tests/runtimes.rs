@@ -23,7 +23,7 @@ fn blocking_works_from_plain_threads_and_from_inside_tokio() {
             .generate_content_stream(MODEL, PROMPT)
             .send()
             .unwrap()
-            .map(|chunk| chunk.unwrap().text().unwrap_or_default())
+            .map(|chunk| chunk.unwrap().text().unwrap_or_default().into_owned())
             .collect()
     };
     // Plain `fn main`-like thread.

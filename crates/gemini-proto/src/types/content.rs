@@ -1,5 +1,6 @@
 //! Conversation content: [`Content`] and its [`Part`]s.
 
+use std::borrow::Cow;
 use std::fmt;
 
 use bytes::Bytes;
@@ -205,12 +206,12 @@ impl Content {
 
     /// The concatenated text of the parts that are text and not thoughts; `None` when there is no such
     /// part (which differs from `Some("")`, text that is empty).
-    pub fn text(&self) -> Option<String> {
+    pub fn text(&self) -> Option<Cow<'_, str>> {
         concat_text(self.parts.iter().filter(|part| !part.is_thought()))
     }
 
     /// The concatenated text of the thought parts; `None` when there are none.
-    pub fn thought_text(&self) -> Option<String> {
+    pub fn thought_text(&self) -> Option<Cow<'_, str>> {
         concat_text(self.parts.iter().filter(|part| part.is_thought()))
     }
 
@@ -220,14 +221,19 @@ impl Content {
     }
 }
 
-fn concat_text<'a>(parts: impl Iterator<Item = &'a Part>) -> Option<String> {
+/// The texts concatenated: borrowed when there is one (most chunks of a stream hold one text
+/// part), so that reading each chunk's text allocates nothing.
+fn concat_text<'a>(parts: impl Iterator<Item = &'a Part>) -> Option<Cow<'a, str>> {
     let mut texts = parts.filter_map(Part::as_text);
-    // The first text allocated at its size: most chunks hold one.
-    let mut out = texts.next()?.to_owned();
-    for text in texts {
-        out.push_str(text);
-    }
-    Some(out)
+    let first = texts.next()?;
+    let Some(second) = texts.next() else {
+        return Some(Cow::Borrowed(first));
+    };
+    let mut out = String::with_capacity(first.len() + second.len());
+    out.push_str(first);
+    out.push_str(second);
+    out.extend(texts);
+    Some(Cow::Owned(out))
 }
 
 /// One datum of a [`Content`], with its metadata.

@@ -1,5 +1,7 @@
 //! Response bodies.
 
+use std::borrow::Cow;
+
 use serde_json::Value;
 
 use super::content::{Blob, Content, FunctionCall, Part};
@@ -52,12 +54,12 @@ impl GenerateContentResponse {
     ///
     /// `None` when there is no candidate or no such text part (a chunk holding only a function call,
     /// thoughts or a signature); `Some("")` when text parts are present but empty. Never logs.
-    pub fn text(&self) -> Option<String> {
+    pub fn text(&self) -> Option<Cow<'_, str>> {
         self.candidate()?.content.as_ref()?.text()
     }
 
     /// The thought summaries of the first candidate, concatenated; `None` when there are none.
-    pub fn thought_text(&self) -> Option<String> {
+    pub fn thought_text(&self) -> Option<Cow<'_, str>> {
         self.candidate()?.content.as_ref()?.thought_text()
     }
 

@@ -293,7 +293,7 @@ impl Iterator for TextIter<'_> {
             match self.stream.next()? {
                 Ok(chunk) => {
                     if let Some(text) = chunk.text() {
-                        return Some(Ok(text));
+                        return Some(Ok(text.into_owned()));
                     }
                 }
                 Err(error) => return Some(Err(error)),

@@ -384,6 +384,10 @@ where
         }
         let span = self.span.clone();
         let _entered = span.enter();
+        // One reading of the clock for the whole step: the loop below does not wait (it returns
+        // at the first item or pending future), so the time it spends is the decoding's, and a
+        // clock reading per pass would cost as much as a small event's bookkeeping.
+        let now = Instant::now();
         loop {
             if self
                 .abort
@@ -420,7 +424,7 @@ where
                     Poll::Ready(()) => self.waiting = Waiting::Nothing,
                 },
             }
-            let action = self.call.poll(Instant::now());
+            let action = self.call.poll(now);
             // Looked at where it lies: moving the item out first would copy it once more.
             if let Action::Item(item) = &action {
                 self.note_item(item);

@@ -1,6 +1,7 @@
 //! The model against real bodies recorded from Google's service: everything parses, and parse → serialize
 //! gives back the same JSON (unknown fields included, thought signatures byte for byte).
 
+use std::borrow::Cow;
 use std::fs;
 use std::path::{Path, PathBuf};
 
@@ -206,6 +207,20 @@ fn text_distinguishes_no_text_from_empty_text() {
     assert_eq!(thoughts.thought_text().as_deref(), Some("hmm"));
     let none: GenerateContentResponse = serde_json::from_str(r#"{"candidates": []}"#).unwrap();
     assert_eq!(none.text(), None);
+    // One text part is lent; several are joined.
+    assert!(matches!(empty.text(), Some(Cow::Borrowed(""))));
+    assert!(matches!(thoughts.text(), Some(Cow::Owned(_))));
+    // Taken apart, the same texts.
+    assert_eq!(only_call.into_text(), None);
+    assert_eq!(empty.into_text().as_deref(), Some(""));
+    assert_eq!(thoughts.into_text().as_deref(), Some("AB"));
+    assert_eq!(none.into_text(), None);
+    let mixed: GenerateContentResponse = serde_json::from_str(
+        r#"{"candidates": [{"content": {"parts": [{"text": "x", "thought": true}, {"functionCall": {"name": "f"}}, {"text": "only"}]}}]}"#,
+    )
+    .unwrap();
+    assert_eq!(mixed.text().as_deref(), Some("only"));
+    assert_eq!(mixed.into_text().as_deref(), Some("only"));
 }
 
 #[test]

@@ -255,8 +255,8 @@ impl TextStream {
         loop {
             match self.inner.poll_chunk(cx) {
                 Poll::Ready(Some(Ok(chunk))) => {
-                    if let Some(text) = chunk.text() {
-                        return Poll::Ready(Some(Ok(text.into_owned())));
+                    if let Some(text) = chunk.into_text() {
+                        return Poll::Ready(Some(Ok(text)));
                     }
                 }
                 Poll::Ready(Some(Err(error))) => return Poll::Ready(Some(Err(error))),

@@ -210,6 +210,22 @@ impl Content {
         concat_text(self.parts.iter().filter(|part| !part.is_thought()))
     }
 
+    /// [`text`](Self::text), taking the content apart: the text of a single text part is moved
+    /// out, not copied.
+    pub fn into_text(self) -> Option<String> {
+        let mut texts = self
+            .parts
+            .into_iter()
+            .filter(|part| !part.is_thought())
+            .filter_map(|part| match part.data {
+                PartData::Text(text) => Some(text),
+                _ => None,
+            });
+        let mut out = texts.next()?;
+        out.extend(texts);
+        Some(out)
+    }
+
     /// The concatenated text of the thought parts; `None` when there are none.
     pub fn thought_text(&self) -> Option<Cow<'_, str>> {
         concat_text(self.parts.iter().filter(|part| part.is_thought()))

@@ -58,6 +58,23 @@ impl GenerateContentResponse {
         self.candidate()?.content.as_ref()?.text()
     }
 
+    /// [`text`](Self::text), taking the response apart: the text of a single text part (most
+    /// chunks of a stream) is moved out, not copied.
+    ///
+    /// ```
+    /// use gemini_proto::types::GenerateContentResponse;
+    ///
+    /// let chunk: GenerateContentResponse = serde_json::from_str(
+    ///     r#"{"candidates": [{"content": {"parts": [{"text": "Hel"}, {"text": "lo"}]}}]}"#,
+    /// )
+    /// .unwrap();
+    /// assert_eq!(chunk.text().as_deref(), Some("Hello"));
+    /// assert_eq!(chunk.into_text().as_deref(), Some("Hello"));
+    /// ```
+    pub fn into_text(self) -> Option<String> {
+        self.candidates.into_iter().next()?.content?.into_text()
+    }
+
     /// The thought summaries of the first candidate, concatenated; `None` when there are none.
     pub fn thought_text(&self) -> Option<Cow<'_, str>> {
         self.candidate()?.content.as_ref()?.thought_text()

@@ -292,8 +292,8 @@ impl Iterator for TextIter<'_> {
         loop {
             match self.stream.next()? {
                 Ok(chunk) => {
-                    if let Some(text) = chunk.text() {
-                        return Some(Ok(text.into_owned()));
+                    if let Some(text) = chunk.into_text() {
+                        return Some(Ok(text));
                     }
                 }
                 Err(error) => return Some(Err(error)),

@@ -54,6 +54,10 @@ pub(crate) struct ConnDriver {
     waker: Waker,
     /// The task waker last stored in `relay`.
     task: Option<Waker>,
+    /// Poll the connection before `f`: set while what `f` waits for comes from the connection
+    /// poll by poll (a stream's frames: one per poll, as hyper hands a body over one frame at a
+    /// time), where polling `f` first finds nothing and only registers a waker.
+    io_first: bool,
 }
 
 /// The waker the connection and the reader see: while the driver is polling them it only
@@ -103,6 +107,7 @@ impl ConnDriver {
             waker: Waker::from(Arc::clone(&relay)),
             relay,
             task: None,
+            io_first: false,
         }
     }
 
@@ -111,7 +116,9 @@ impl ConnDriver {
     ///
     /// `f` goes first: when what it waits for has already arrived (a free connection, the rest
     /// of a frame the connection read earlier), the connection is not polled at all, and a
-    /// connection poll is the expensive part of a request.
+    /// connection poll is the expensive part of a request. Except while `f` keeps finding
+    /// nothing until the connection is polled (a body's frames, handed over one per poll): then
+    /// the connection goes first, and `f` is polled once, when its frame is there.
     pub(crate) fn poll_with<T>(
         &mut self,
         cx: &mut Context<'_>,
@@ -127,20 +134,26 @@ impl ConnDriver {
         }
         let mut icx = Context::from_waker(&self.waker);
         self.relay.polling.store(true, Ordering::SeqCst);
+        if self.io_first {
+            self.relay.woken.store(false, Ordering::SeqCst);
+            poll_io(&mut self.io, &self.relay, &mut icx);
+            // Kept up while the connection had something for `f` (it woke it).
+            self.io_first = self.relay.woken.load(Ordering::SeqCst);
+        }
         let mut result = Poll::Pending;
-        for _ in 0..MAX_ROUNDS {
+        for round in 0..MAX_ROUNDS {
             self.relay.woken.store(false, Ordering::SeqCst);
             result = f(&mut icx);
-            let Some(io) = self.io.as_mut().filter(|_| result.is_pending()) else {
+            if result.is_ready() || self.io.is_none() {
                 break;
-            };
-            if io.as_mut().poll(&mut icx).is_ready() {
-                // The connection ended; what it delivered shows through `f` next round.
-                self.io = None;
-                self.relay.woken.store(true, Ordering::SeqCst);
             }
+            poll_io(&mut self.io, &self.relay, &mut icx);
             if !self.relay.woken.load(Ordering::SeqCst) {
                 break;
+            }
+            if round == 0 {
+                // `f` found nothing until the connection was polled: next time, poll it first.
+                self.io_first = true;
             }
         }
         self.relay.polling.store(false, Ordering::SeqCst);
@@ -157,6 +170,7 @@ impl ConnDriver {
     pub(crate) fn settle(&mut self) {
         *self.relay.task.lock() = None;
         self.task = None;
+        self.io_first = false;
         if let Some(io) = &mut self.io {
             // Wake-ups from here on reach no task: the next user polls the connection anyway.
             if io
@@ -177,6 +191,21 @@ impl ConnDriver {
         let r = f();
         self.relay.polling.store(false, Ordering::SeqCst);
         r
+    }
+}
+
+/// Polls the connection's I/O once; when it ends, notes a wake-up so that what it delivered
+/// shows through what the driver polls next.
+fn poll_io(
+    io: &mut Option<Pin<Box<dyn Future<Output = ()> + Send>>>,
+    relay: &Relay,
+    icx: &mut Context<'_>,
+) {
+    if let Some(running) = io.as_mut()
+        && running.as_mut().poll(icx).is_ready()
+    {
+        *io = None;
+        relay.woken.store(true, Ordering::SeqCst);
     }
 }
 

@@ -226,8 +226,7 @@ macro_rules! read_by_members {
                     // Most lists of a chunk hold one item.
                     items.reserve_exact(1);
                 }
-                // Built where it lives (`push` would build it aside, then copy it there).
-                items.resize_with(items.len() + 1, <Self as ::std::default::Default>::default);
+                items.push(<Self as ::std::default::Default>::default());
                 match items.last_mut() {
                     Some(item) => item.read_into(reader),
                     None => Err($crate::json_reader::GaveUp),
@@ -385,25 +384,33 @@ impl<'de> Reader<'de> {
         }
         self.pos += 1;
         self.enter()?;
-        let mut first = true;
-        while self.more(&mut first, b'}')? {
-            if self.peek()? != b'"' {
-                return Err(GaveUp);
-            }
-            match self.string()? {
-                Str::Borrowed(key) => {
-                    self.expect(b':')?;
-                    member(self, key)?;
+        if self.peek()? != b'}' {
+            loop {
+                // A key next (after a comma, this also refuses a trailing comma).
+                if self.peek()? != b'"' {
+                    return Err(GaveUp);
                 }
-                Str::Copied(key) => {
-                    let key = key.to_owned();
-                    self.expect(b':')?;
-                    member(self, &key)?;
+                match self.string()? {
+                    Str::Borrowed(key) => {
+                        self.expect(b':')?;
+                        member(self, key)?;
+                    }
+                    Str::Copied(key) => {
+                        let key = key.to_owned();
+                        self.expect(b':')?;
+                        member(self, &key)?;
+                    }
+                }
+                match self.peek()? {
+                    b',' => self.pos += 1,
+                    b'}' => break,
+                    _ => return Err(GaveUp),
                 }
             }
         }
+        self.pos += 1; // the `}`
         self.depth -= 1;
-        self.expect(b'}')
+        Ok(())
     }
 }
 

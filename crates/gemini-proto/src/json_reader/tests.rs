@@ -323,6 +323,42 @@ fn typed_reads_match_and_mismatches_are_left_to_serde_json() {
     ));
 }
 
+/// Objects read in place: their members, commas and spaces as serde_json takes them, and
+/// nothing else.
+#[test]
+fn objects_read_in_place_as_they_deserialize() {
+    let taken = [
+        "{}",
+        " { } ",
+        r#"{"modelVersion": "a"}"#,
+        r#"{ "modelVersion" : "a" , "responseId" : "b" }"#,
+        r#"{"candidates": [{}, { }, {"index": 1}], "usageMetadata": {}}"#,
+        r#"{"candidates": [{"content": {"parts": [{"text": "a"}, {"text": "b"}, {}]}}]}"#,
+        r#"{"modelVersion": "a", "modelVersion": "b"}"#,
+    ];
+    for text in taken {
+        assert!(model_agrees::<GenerateContentResponse>(text), "{text}");
+    }
+    let left = [
+        "{",
+        "{,}",
+        r#"{"modelVersion": "a",}"#,
+        r#"{"modelVersion": "a" , }"#,
+        r#"{,"modelVersion": "a"}"#,
+        r#"{"modelVersion": "a" "responseId": "b"}"#,
+        r#"{"modelVersion": "a";"responseId": "b"}"#,
+        r#"{"modelVersion" "a"}"#,
+        r#"{"candidates": [{"index": 1,}]}"#,
+        r#"{"candidates": [{"index": 1}]"#,
+        r#"{"candidates": [{"index": 1]}"#,
+        r#"{modelVersion: "a"}"#,
+    ];
+    for text in left {
+        assert!(!model_agrees::<GenerateContentResponse>(text), "{text}");
+        assert!(serde_json::from_str::<GenerateContentResponse>(text).is_err());
+    }
+}
+
 #[test]
 fn parts_read_in_place_as_they_deserialize() {
     for part in [

@@ -71,3 +71,55 @@ fn parse_json_with<T: DeserializeOwned>(
         },
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::parse_model_into;
+    use crate::types::GenerateContentResponse;
+
+    /// `text` as a chunk's model version, parsed into a chunk.
+    fn chunk_with(text: &[u8]) -> Vec<u8> {
+        [
+            &b"{\"modelVersion\": \""[..],
+            text,
+            b"\", \"responseId\": \"r\"}",
+        ]
+        .concat()
+    }
+
+    /// Invalid UTF-8 or a control character after a long ASCII run (in a word, at a block's
+    /// edge, past the blocks) gives what serde_json gives for the text read lossily.
+    #[test]
+    fn invalid_bytes_after_long_ascii_read_as_serde_json_reads_them() {
+        for len in [0, 1, 7, 8, 15, 16, 31, 32, 33, 63, 64, 65, 300] {
+            let ascii = vec![b'a'; len];
+            for bad in [
+                &b"\xff"[..],
+                b"\xc3",
+                b"\xed\xa0\x80",
+                b"\xe6\xbc",
+                b"\x80\x80",
+            ] {
+                let body = chunk_with(&[&ascii[..], bad, &ascii[..]].concat());
+                let mut chunk = GenerateContentResponse::default();
+                let (parsed, text) = parse_model_into(&body, &mut chunk);
+                parsed.unwrap();
+                let lossy = String::from_utf8_lossy(&body);
+                assert_eq!(&*text, lossy.as_bytes());
+                let expected: GenerateContentResponse = serde_json::from_str(&lossy).unwrap();
+                assert_eq!(chunk, expected);
+                assert!(chunk.model_version.unwrap().contains('\u{fffd}'));
+            }
+            for control in [b'\0', b'\t', b'\n', 0x1f] {
+                let body = chunk_with(&[&ascii[..], &[control], &ascii[..]].concat());
+                let mut chunk = GenerateContentResponse::default();
+                let (parsed, _) = parse_model_into(&body, &mut chunk);
+                let expected = serde_json::from_slice::<GenerateContentResponse>(&body);
+                assert_eq!(
+                    parsed.unwrap_err().to_string(),
+                    expected.unwrap_err().to_string()
+                );
+            }
+        }
+    }
+}

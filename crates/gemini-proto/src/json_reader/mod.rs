@@ -4,8 +4,10 @@
 //! serde_json reads it in about 16k instructions; most of that is its per-string work (each
 //! string, keys included, scanned eight bytes at a time and checked as UTF-8 on its own) and
 //! the layers around it. This reader does the same job in a fraction of that: the text is
-//! checked once (it is a `&str`, and holds no control character), strings are found with
-//! `memchr`, and everything else is a byte at a time.
+//! checked as UTF-8 once, by the caller (the reader takes a `&str`); control characters are
+//! found by the search for the end of each string, which looks at every byte of it anyway (a
+//! control character outside a string is no byte the grammar expects, so the reader stops
+//! there); and everything else is a byte at a time.
 //!
 //! It reads a subset of JSON exactly as serde_json reads it, calling the same visitor methods
 //! with the same values, and gives up ([`read`] returns `None`) on everything else: control
@@ -28,7 +30,7 @@ pub(crate) const MAX_DEPTH: u32 = 100;
 
 /// Parses `text` as serde_json would, or returns `None` when serde_json must decide.
 pub(crate) fn read<'de, T: Deserialize<'de>>(text: &'de str) -> Option<T> {
-    let mut reader = Reader::new(text)?;
+    let mut reader = Reader::new(text);
     let value = T::deserialize(&mut reader).ok()?;
     reader.at_end().then_some(value)
 }
@@ -37,9 +39,7 @@ pub(crate) fn read<'de, T: Deserialize<'de>>(text: &'de str) -> Option<T> {
 /// value: what a chunk is read with. On `false`, `place` holds whatever was read before the
 /// reader gave up.
 pub(crate) fn read_in_place<T: ReadInto>(text: &str, place: &mut T) -> bool {
-    let Some(mut reader) = Reader::new(text) else {
-        return false;
-    };
+    let mut reader = Reader::new(text);
     place.read_into(&mut reader).is_ok() && reader.at_end()
 }
 
@@ -226,8 +226,7 @@ macro_rules! read_by_members {
                     // Most lists of a chunk hold one item.
                     items.reserve_exact(1);
                 }
-                // Built where it lives (`push` would build it aside, then copy it there).
-                items.resize_with(items.len() + 1, <Self as ::std::default::Default>::default);
+                items.push(<Self as ::std::default::Default>::default());
                 match items.last_mut() {
                     Some(item) => item.read_into(reader),
                     None => Err($crate::json_reader::GaveUp),
@@ -284,18 +283,15 @@ macro_rules! read_integers {
 read_integers!(u32, i32, i64, u64);
 
 impl<'de> Reader<'de> {
-    /// A reader of `text`, unless it holds a control character (left to serde_json).
-    fn new(text: &'de str) -> Option<Self> {
-        if has_control_character(text.as_bytes()) {
-            return None;
-        }
-        Some(Reader {
+    /// A reader of `text` (its UTF-8 already checked, as a `&str`'s is).
+    fn new(text: &'de str) -> Self {
+        Reader {
             text,
             bytes: text.as_bytes(),
             pos: 0,
             depth: 0,
             scratch: String::new(),
-        })
+        }
     }
 
     /// Only spaces are left.
@@ -388,34 +384,34 @@ impl<'de> Reader<'de> {
         }
         self.pos += 1;
         self.enter()?;
-        let mut first = true;
-        while self.more(&mut first, b'}')? {
-            if self.peek()? != b'"' {
-                return Err(GaveUp);
-            }
-            match self.string()? {
-                Str::Borrowed(key) => {
-                    self.expect(b':')?;
-                    member(self, key)?;
+        if self.peek()? != b'}' {
+            loop {
+                // A key next (after a comma, this also refuses a trailing comma).
+                if self.peek()? != b'"' {
+                    return Err(GaveUp);
                 }
-                Str::Copied(key) => {
-                    let key = key.to_owned();
-                    self.expect(b':')?;
-                    member(self, &key)?;
+                match self.string()? {
+                    Str::Borrowed(key) => {
+                        self.expect(b':')?;
+                        member(self, key)?;
+                    }
+                    Str::Copied(key) => {
+                        let key = key.to_owned();
+                        self.expect(b':')?;
+                        member(self, &key)?;
+                    }
+                }
+                match self.peek()? {
+                    b',' => self.pos += 1,
+                    b'}' => break,
+                    _ => return Err(GaveUp),
                 }
             }
         }
+        self.pos += 1; // the `}`
         self.depth -= 1;
-        self.expect(b'}')
+        Ok(())
     }
-}
-
-/// True when any byte is below 0x20: never valid inside a JSON string, and JSON whitespace
-/// other than the space. Without a branch per byte, so that it vectorizes.
-fn has_control_character(bytes: &[u8]) -> bool {
-    bytes
-        .chunks(64)
-        .any(|chunk| chunk.iter().fold(0u8, |seen, &b| seen | u8::from(b < 0x20)) != 0)
 }
 
 /// The reader gave up.
@@ -502,18 +498,21 @@ impl<'de> Reader<'de> {
         Ok(())
     }
 
-    /// A string, the opening quote at `pos`.
+    /// A string, the opening quote at `pos`. A control character in it (which JSON forbids
+    /// there) is left to serde_json.
     #[inline]
     fn string(&mut self) -> Result<Str<'de, '_>> {
         let start = self.pos + 1;
-        let end =
-            start + quote_or_backslash(self.bytes.get(start..).ok_or(GaveUp)?).ok_or(GaveUp)?;
-        if self.bytes.get(end) == Some(&b'"') {
-            self.pos = end + 1;
-            // Both ends are ASCII bytes, hence character boundaries.
-            return self.text.get(start..end).map(Str::Borrowed).ok_or(GaveUp);
+        let end = start + string_stop(self.bytes.get(start..).ok_or(GaveUp)?).ok_or(GaveUp)?;
+        match self.bytes.get(end) {
+            Some(b'"') => {
+                self.pos = end + 1;
+                // Both ends are ASCII bytes, hence character boundaries.
+                self.text.get(start..end).map(Str::Borrowed).ok_or(GaveUp)
+            }
+            Some(b'\\') => self.escaped_string(start),
+            _ => Err(GaveUp),
         }
-        self.escaped_string(start)
     }
 
     /// A string that holds escapes, unescaped into the scratch buffer; its text starts at
@@ -524,12 +523,16 @@ impl<'de> Reader<'de> {
         self.scratch.clear();
         let mut at = start;
         loop {
-            let stop = at + quote_or_backslash(&self.bytes[at..]).ok_or(GaveUp)?;
+            let stop = at + string_stop(&self.bytes[at..]).ok_or(GaveUp)?;
             self.scratch
                 .push_str(self.text.get(at..stop).ok_or(GaveUp)?);
-            if self.bytes[stop] == b'"' {
-                self.pos = stop + 1;
-                return Ok(Str::Copied(&self.scratch));
+            match self.bytes[stop] {
+                b'"' => {
+                    self.pos = stop + 1;
+                    return Ok(Str::Copied(&self.scratch));
+                }
+                b'\\' => {}
+                _ => return Err(GaveUp), // a control character
             }
             let (c, next) = escape(self.bytes, stop + 1)?;
             self.scratch.push(c);
@@ -616,13 +619,35 @@ impl<'de> Reader<'de> {
     }
 }
 
-/// Where the first `"` or `\\` is. Most strings of a chunk are keys and short values: the
-/// first 32 bytes are searched eight at a time (a set-up-free word trick), and only a longer
-/// string is handed to `memchr`, whose set-up costs more than a short search.
+const ONES: u64 = u64::MAX / 255;
+const HIGHS: u64 = ONES << 7;
+
+/// Whether `byte` stops the plain run of a string: its closing quote, a backslash, or a
+/// control character (below 0x20, which JSON does not allow in a string).
+#[inline(always)]
+fn is_string_stop(byte: u8) -> bool {
+    (byte == b'"') | (byte == b'\\') | (byte < 0x20)
+}
+
+/// The high bit of each byte of `word` (read little-endian) that stops a string, set at least
+/// on the first such byte, and on no byte before it (flags above it may be false).
+#[inline(always)]
+fn string_stops_in(word: u64) -> u64 {
+    let quote = word ^ (ONES * u64::from(b'"'));
+    let backslash = word ^ (ONES * u64::from(b'\\'));
+    // Zero bytes of `quote` and `backslash`, and bytes of `word` below 0x20: a borrow only ever
+    // flags a byte above one that is truly flagged.
+    (quote.wrapping_sub(ONES) & !quote
+        | backslash.wrapping_sub(ONES) & !backslash
+        | word.wrapping_sub(ONES * 0x20) & !word)
+        & HIGHS
+}
+
+/// Where the first byte that stops a string ([`is_string_stop`]) is. Most strings of a chunk
+/// are keys and short values: the first 32 bytes are searched eight at a time (a set-up-free
+/// word trick); a longer string goes on in [`long_string_stop`].
 #[inline]
-fn quote_or_backslash(bytes: &[u8]) -> Option<usize> {
-    const ONES: u64 = u64::MAX / 255;
-    const HIGHS: u64 = ONES << 7;
+fn string_stop(bytes: &[u8]) -> Option<usize> {
     const SHORT: usize = 32;
     let mut at = 0;
     while at < SHORT {
@@ -630,22 +655,43 @@ fn quote_or_backslash(bytes: &[u8]) -> Option<usize> {
             // Fewer than eight bytes are left.
             return bytes[at..]
                 .iter()
-                .position(|&b| b == b'"' || b == b'\\')
+                .position(|&b| is_string_stop(b))
                 .map(|found| at + found);
         };
-        let v = u64::from_le_bytes(word.try_into().ok()?);
-        let quote = v ^ (ONES * u64::from(b'"'));
-        let backslash = v ^ (ONES * u64::from(b'\\'));
-        // A byte of `quote` or `backslash` is zero where `v` holds the byte searched for; the
-        // lowest flagged byte is the first such (flags above it may be false).
-        let found =
-            (quote.wrapping_sub(ONES) & !quote | backslash.wrapping_sub(ONES) & !backslash) & HIGHS;
+        let found = string_stops_in(u64::from_le_bytes(word.try_into().ok()?));
         if found != 0 {
             return Some(at + found.trailing_zeros() as usize / 8);
         }
         at += 8;
     }
-    memchr::memchr2(b'"', b'\\', &bytes[at..]).map(|found| at + found)
+    long_string_stop(bytes, at)
+}
+
+/// [`string_stop`] from `at` on: 32 bytes at a time without a branch per byte (so that it
+/// vectorizes), then a word at a time through the 32 bytes that hold the stop, or the tail.
+#[inline(never)]
+fn long_string_stop(bytes: &[u8], mut at: usize) -> Option<usize> {
+    while let Some(chunk) = bytes.get(at..at + 32) {
+        let mut flags = [0u8; 32];
+        for (flag, &b) in flags.iter_mut().zip(chunk) {
+            *flag = u8::from(is_string_stop(b)).wrapping_neg();
+        }
+        if flags.iter().fold(0, |seen, &flag| seen | flag) != 0 {
+            break;
+        }
+        at += 32;
+    }
+    while let Some(word) = bytes.get(at..at + 8) {
+        let found = string_stops_in(u64::from_le_bytes(word.try_into().ok()?));
+        if found != 0 {
+            return Some(at + found.trailing_zeros() as usize / 8);
+        }
+        at += 8;
+    }
+    bytes[at..]
+        .iter()
+        .position(|&b| is_string_stop(b))
+        .map(|found| at + found)
 }
 
 /// The character a one-letter JSON escape stands for (`n` for `\\n`, …); `None` for `u` and for

@@ -190,6 +190,56 @@ fn strings_and_escapes() {
     }
 }
 
+/// The end of a string, an escape and a control character are found wherever they sit: in
+/// the first words of a string, in the 32-byte blocks of a long one (at a block's first or last
+/// byte, or past the last whole block), and after non-ASCII characters.
+#[test]
+fn string_stops_at_every_position() {
+    for len in (0..80).chain([95, 96, 97, 127, 128, 129, 300, 341]) {
+        let plain = "a".repeat(len);
+        // The closing quote right after `len` bytes.
+        assert!(agrees_exactly(&format!("\"{plain}\"")), "{len}");
+        assert!(
+            agrees_exactly(&format!("{{\"{plain}\": [\"{plain}\"]}}")),
+            "{len}"
+        );
+        // An escape there, then more text.
+        assert!(agrees_exactly(&format!("\"{plain}\\n{plain}\"")), "{len}");
+        assert!(agrees_exactly(&format!("\"{plain}\\u00e9\"")), "{len}");
+        // A control character there, in a value or in a key, before or after an escape.
+        for control in ['\u{0}', '\u{1}', '\t', '\n', '\r', '\u{1f}'] {
+            for text in [
+                format!("\"{plain}{control}\""),
+                format!("\"{plain}{control}{plain}\""),
+                format!("{{\"{plain}{control}\": 1}}"),
+                format!("\"\\n{plain}{control}\""),
+            ] {
+                assert!(!agrees_exactly(&text), "{text:?}");
+                assert!(!model_agrees::<GenerateContentResponse>(&text), "{text:?}");
+            }
+        }
+        // Bytes that stop no string: the space, DEL, and the bytes of non-ASCII characters.
+        for other in [' ', '\u{7f}', 'é', '\u{80}', '漢', '🦀'] {
+            let text = format!("\"{plain}{other}{plain}\"");
+            assert!(agrees_exactly(&text), "{text:?}");
+        }
+    }
+    // Non-ASCII characters at every offset of a long string, each byte of them in every position
+    // of a word and of a block.
+    for lead in 0..40 {
+        let text = format!("\"{}{}\\t\"", "a".repeat(lead), "é漢🦀".repeat(12));
+        assert!(agrees_exactly(&text), "{text:?}");
+        let text = format!("\"{}{}\u{1}\"", "a".repeat(lead), "é漢🦀".repeat(12));
+        assert!(!agrees_exactly(&text), "{text:?}");
+    }
+    // A control character outside a string is no byte the grammar expects (serde_json reads
+    // these as whitespace).
+    for text in ["{\"a\":\t1}", "[1,\n2]", "{\"a\": 1\r}", "\n{}"] {
+        assert!(!agrees_exactly(text), "{text:?}");
+        assert!(serde_json::from_str::<Value>(text).is_ok(), "{text:?}");
+    }
+}
+
 #[test]
 fn structure() {
     let taken = [
@@ -271,6 +321,42 @@ fn typed_reads_match_and_mismatches_are_left_to_serde_json() {
     assert!(model_agrees::<Model>(
         r#"{"name": "models/x", "temperature": 1, "topK": 40}"#
     ));
+}
+
+/// Objects read in place: their members, commas and spaces as serde_json takes them, and
+/// nothing else.
+#[test]
+fn objects_read_in_place_as_they_deserialize() {
+    let taken = [
+        "{}",
+        " { } ",
+        r#"{"modelVersion": "a"}"#,
+        r#"{ "modelVersion" : "a" , "responseId" : "b" }"#,
+        r#"{"candidates": [{}, { }, {"index": 1}], "usageMetadata": {}}"#,
+        r#"{"candidates": [{"content": {"parts": [{"text": "a"}, {"text": "b"}, {}]}}]}"#,
+        r#"{"modelVersion": "a", "modelVersion": "b"}"#,
+    ];
+    for text in taken {
+        assert!(model_agrees::<GenerateContentResponse>(text), "{text}");
+    }
+    let left = [
+        "{",
+        "{,}",
+        r#"{"modelVersion": "a",}"#,
+        r#"{"modelVersion": "a" , }"#,
+        r#"{,"modelVersion": "a"}"#,
+        r#"{"modelVersion": "a" "responseId": "b"}"#,
+        r#"{"modelVersion": "a";"responseId": "b"}"#,
+        r#"{"modelVersion" "a"}"#,
+        r#"{"candidates": [{"index": 1,}]}"#,
+        r#"{"candidates": [{"index": 1}]"#,
+        r#"{"candidates": [{"index": 1]}"#,
+        r#"{modelVersion: "a"}"#,
+    ];
+    for text in left {
+        assert!(!model_agrees::<GenerateContentResponse>(text), "{text}");
+        assert!(serde_json::from_str::<GenerateContentResponse>(text).is_err());
+    }
 }
 
 #[test]

@@ -1128,8 +1128,8 @@ impl Plan {
         let mut response = GenerateContentResponse::default();
         response.candidates = candidates;
         response.usage_metadata = Some(usage);
-        response.model_version = Some(self.model_version.clone());
-        response.response_id = Some(self.response_id.clone());
+        response.model_version = Some(self.model_version.as_str().into());
+        response.response_id = Some(self.response_id.as_str().into());
         response
     }
 

@@ -46,6 +46,7 @@ use std::collections::VecDeque;
 use crate::encoding::parse_model_into;
 use crate::error::{ApiError, Error};
 use crate::json_array::{JsonArrayDecoder, JsonArrayError};
+use crate::json_reader::Interned;
 use crate::request::StreamFormat;
 use crate::sse::{DEFAULT_MAX_EVENT_SIZE, SseDecoder, SseEventRef};
 use crate::types::GenerateContentResponse;
@@ -234,6 +235,8 @@ pub struct ChunkDecoder {
     /// Some candidate carried a finish reason, or the prompt was blocked.
     saw_finish: bool,
     chunks: u64,
+    /// The strings the latest chunks repeat (model version, response id), shared with the next.
+    interned: Interned,
 }
 
 impl ChunkDecoder {
@@ -253,6 +256,7 @@ impl ChunkDecoder {
         Self {
             framing,
             ready: VecDeque::new(),
+            interned: Interned::default(),
             error: None,
             done: false,
             finished_input: false,
@@ -269,8 +273,12 @@ impl ChunkDecoder {
         }
         match &mut self.framing {
             Framing::Sse(sse) => {
-                let (ready, saw_finish, chunks) =
-                    (&mut self.ready, &mut self.saw_finish, &mut self.chunks);
+                let (ready, interned, saw_finish, chunks) = (
+                    &mut self.ready,
+                    &mut self.interned,
+                    &mut self.saw_finish,
+                    &mut self.chunks,
+                );
                 let before = *chunks;
                 self.error = sse.push(bytes, before, |event| {
                     let position = Position {
@@ -278,7 +286,10 @@ impl ChunkDecoder {
                         offset: event.offset,
                     };
                     let mut error = None;
-                    if Self::accept(ready, saw_finish, chunks, event.data, position, &mut error) {
+                    let data = event.data;
+                    if Self::accept(
+                        ready, interned, saw_finish, chunks, data, position, &mut error,
+                    ) {
                         Ok(true)
                     } else {
                         Err(error.unwrap_or_else(Error::incomplete))
@@ -294,6 +305,7 @@ impl ChunkDecoder {
                     };
                     if !Self::accept(
                         &mut self.ready,
+                        &mut self.interned,
                         &mut self.saw_finish,
                         &mut self.chunks,
                         &element.json,
@@ -385,6 +397,7 @@ impl ChunkDecoder {
     /// Decodes one event's data; returns false when it ended the stream with an error.
     fn accept(
         ready: &mut VecDeque<GenerateContentResponse>,
+        interned: &mut Interned,
         saw_finish: &mut bool,
         chunks: &mut u64,
         data: &[u8],
@@ -397,7 +410,7 @@ impl ChunkDecoder {
         let Some(chunk) = ready.back_mut() else {
             return false;
         };
-        match decode_chunk(data, position, chunk) {
+        match decode_chunk(data, position, chunk, interned) {
             Ok(()) => {
                 if chunk.candidates.iter().any(|c| c.finish_reason.is_some())
                     || chunk.block_reason().is_some()
@@ -463,8 +476,9 @@ fn decode_chunk(
     data: &[u8],
     position: Position,
     chunk: &mut GenerateContentResponse,
+    interned: &mut Interned,
 ) -> Result<(), Error> {
-    let (parsed, data) = parse_model_into(data, chunk);
+    let (parsed, data) = parse_model_into(data, chunk, interned);
     let error = match parsed {
         // An `{"error": …}` object parses as a response whose only member is unknown.
         Ok(()) if !chunk.extra.contains_key("error") => return Ok(()),

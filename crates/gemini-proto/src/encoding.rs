@@ -34,9 +34,10 @@ pub(crate) fn parse_json<T: DeserializeOwned>(
 pub(crate) fn parse_model_into<'b, T: DeserializeOwned + json_reader::ReadInto + Default>(
     bytes: &'b [u8],
     place: &mut T,
+    interned: &mut json_reader::Interned,
 ) -> (Result<(), serde_json::Error>, Cow<'b, [u8]>) {
     if let Ok(text) = std::str::from_utf8(bytes)
-        && json_reader::read_in_place(text, place)
+        && json_reader::read_in_place(text, place, interned)
     {
         return (Ok(()), Cow::Borrowed(bytes));
     }
@@ -102,7 +103,7 @@ mod tests {
             ] {
                 let body = chunk_with(&[&ascii[..], bad, &ascii[..]].concat());
                 let mut chunk = GenerateContentResponse::default();
-                let (parsed, text) = parse_model_into(&body, &mut chunk);
+                let (parsed, text) = parse_model_into(&body, &mut chunk, &mut Default::default());
                 parsed.unwrap();
                 let lossy = String::from_utf8_lossy(&body);
                 assert_eq!(&*text, lossy.as_bytes());
@@ -113,7 +114,7 @@ mod tests {
             for control in [b'\0', b'\t', b'\n', 0x1f] {
                 let body = chunk_with(&[&ascii[..], &[control], &ascii[..]].concat());
                 let mut chunk = GenerateContentResponse::default();
-                let (parsed, _) = parse_model_into(&body, &mut chunk);
+                let (parsed, _) = parse_model_into(&body, &mut chunk, &mut Default::default());
                 let expected = serde_json::from_slice::<GenerateContentResponse>(&body);
                 assert_eq!(
                     parsed.unwrap_err().to_string(),

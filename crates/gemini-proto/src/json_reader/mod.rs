@@ -22,8 +22,11 @@ use std::fmt;
 
 use serde::de::{self, Deserialize, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 
+mod interned;
 #[cfg(test)]
 mod tests;
+
+pub(crate) use interned::Interned;
 
 /// Deeper nesting is left to serde_json (which stops at 128 levels).
 pub(crate) const MAX_DEPTH: u32 = 100;
@@ -38,16 +41,27 @@ pub(crate) fn read<'de, T: Deserialize<'de>>(text: &'de str) -> Option<T> {
 /// Like [`read`], building the value in `place` ([`ReadInto`]), which holds the default
 /// value: what a chunk is read with. On `false`, `place` holds whatever was read before the
 /// reader gave up.
-pub(crate) fn read_in_place<T: ReadInto>(text: &str, place: &mut T) -> bool {
+///
+/// Strings kept in `interned` are shared with the value instead of copied (the `Arc<str>`
+/// members a stream repeats in every chunk); `interned` keeps the latest ones for the next
+/// value.
+pub(crate) fn read_in_place<T: ReadInto>(
+    text: &str,
+    place: &mut T,
+    interned: &mut Interned,
+) -> bool {
     let mut reader = Reader::new(text);
-    place.read_into(&mut reader).is_ok() && reader.at_end()
+    reader.interned = std::mem::take(interned);
+    let read = place.read_into(&mut reader).is_ok() && reader.at_end();
+    *interned = std::mem::take(&mut reader.interned);
+    read
 }
 
 /// [`read_in_place`] into a new value.
 #[cfg(test)]
 pub(crate) fn read_into<T: ReadInto + Default>(text: &str) -> Option<T> {
     let mut value = T::default();
-    read_in_place(text, &mut value).then_some(value)
+    read_in_place(text, &mut value, &mut Interned::default()).then_some(value)
 }
 
 /// Reading a JSON value straight into the place where it will live, instead of returning it
@@ -175,6 +189,19 @@ impl ReadField for String {
     }
 }
 
+/// A string shared with the chunks before and after it, when they hold the same one.
+impl ReadInto for std::sync::Arc<str> {
+    fn read_new(reader: &mut Reader<'_>) -> Result<Self> {
+        if reader.peek()? != b'"' {
+            return Err(GaveUp);
+        }
+        match reader.string()? {
+            Str::Borrowed(text) => Ok(reader.interned.share(text)),
+            Str::Copied(text) => Ok(Self::from(text)),
+        }
+    }
+}
+
 impl<T: ReadInto> ReadInto for Box<T> {
     fn read_new(reader: &mut Reader<'_>) -> Result<Self> {
         T::read_new(reader).map(Box::new)
@@ -291,6 +318,7 @@ impl<'de> Reader<'de> {
             pos: 0,
             depth: 0,
             scratch: String::new(),
+            interned: Interned::default(),
         }
     }
 
@@ -442,6 +470,8 @@ pub(crate) struct Reader<'de> {
     depth: u32,
     /// The unescaped text of the last string that held escapes.
     scratch: String,
+    /// Strings to share rather than copy (see [`read_in_place`]).
+    interned: Interned,
 }
 
 /// A string just read: borrowed from the input, or unescaped into the scratch buffer.

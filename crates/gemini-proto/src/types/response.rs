@@ -1,6 +1,7 @@
 //! Response bodies.
 
 use std::borrow::Cow;
+use std::sync::Arc;
 
 use serde_json::Value;
 
@@ -35,12 +36,12 @@ wire_struct! {
         prompt_feedback: Option<PromptFeedback> = "promptFeedback",
         /// Token counts. In a stream these are cumulative snapshots; the last one is final.
         usage_metadata: Option<UsageMetadata> = "usageMetadata",
-        /// The model version that answered.
-        model_version: Option<String> = "modelVersion",
+        /// The model version that answered (in a stream, one allocation shared by the chunks).
+        model_version: Option<Arc<str>> = "modelVersion",
         /// When the response was created (Vertex AI).
         create_time: Option<String> = "createTime",
-        /// The identifier of this response (the same on every chunk of a stream).
-        response_id: Option<String> = "responseId",
+        /// The identifier of this response (the same on every chunk of a stream, which share it).
+        response_id: Option<Arc<str>> = "responseId",
     }
 }
 

@@ -186,8 +186,11 @@ impl Serialize for ErrorDetail {
 }
 
 /// The members of a detail other than its `@type` (which the variant already says).
-fn without_type(mut extra: Extra) -> Extra {
-    extra.remove("@type");
+fn without_type(extra: impl Into<Extra>) -> Extra {
+    let mut extra = extra.into();
+    if extra.contains_key("@type") {
+        extra.remove("@type");
+    }
     extra
 }
 

@@ -9,6 +9,7 @@ mod config;
 mod content;
 mod continuation;
 mod enums;
+mod extra;
 mod models;
 mod requests;
 mod response;

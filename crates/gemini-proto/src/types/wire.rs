@@ -14,9 +14,7 @@ use base64::Engine as _;
 use bytes::Bytes;
 use serde::de::{self, Deserialize, Deserializer, Visitor};
 
-/// JSON object members that this version of the library does not model, in arrival order of first
-/// appearance.
-pub type Extra = serde_json::Map<String, serde_json::Value>;
+pub use super::extra::Extra;
 
 /// How a field type tells "absent" from "present", so that serialization omits absent fields the way
 /// Google's own JSON does, and reads `null`.

@@ -7,7 +7,12 @@
 //! checked as UTF-8 once, by the caller (the reader takes a `&str`); control characters are
 //! found by the search for the end of each string, which looks at every byte of it anyway (a
 //! control character outside a string is no byte the grammar expects, so the reader stops
-//! there); and everything else is a byte at a time.
+//! there); and everything else is a byte at a time. The keys of the model's structs are
+//! matched where they stand: a key written as one of the struct's JSON names, plainly and with
+//! the colon right after it, is recognized by comparing the input with that name (after a
+//! test of its first byte), with no string read and no search for its end; any other key
+//! (an alias, an escape, a space before the colon, an unknown member) is read as a string and
+//! matched against every name as `Deserialize` matches it.
 //!
 //! It reads a subset of JSON exactly as serde_json reads it, calling the same visitor methods
 //! with the same values, and gives up ([`read`] returns `None`) on everything else: control
@@ -224,10 +229,25 @@ impl crate::types::wire::MemberValue<GaveUp> for Reader<'_> {
     }
 }
 
-/// `ReadInto` for a struct read member by member in place: `$read(this, reader, key)` reads
-/// the value of member `key` into `this`, which starts as the default value.
+/// `ReadInto` for a struct read member by member in place: `$member(this, reader, key)` reads
+/// the value of member `key` into `this`, which starts as the default value. With a `$known`
+/// first, each member is first offered to `$known(this, reader)` with the reader at its key's
+/// opening quote: it either reads the whole member (key, colon and value) and returns `true`,
+/// or returns `false` having consumed nothing, and the member goes to `$member`
+/// ([`Reader::object`]).
 macro_rules! read_by_members {
     ($ty:ty, |$this:ident, $reader:ident, $key:ident| $member:expr) => {
+        $crate::json_reader::read_by_members!(
+            $ty,
+            |_this, _reader| Ok(false),
+            |$this, $reader, $key| $member
+        );
+    };
+    (
+        $ty:ty,
+        |$kthis:ident, $kreader:ident| $known:expr,
+        |$this:ident, $reader:ident, $key:ident| $member:expr
+    ) => {
         impl $crate::json_reader::ReadInto for $ty {
             fn read_new(
                 reader: &mut $crate::json_reader::Reader<'_>,
@@ -265,10 +285,11 @@ macro_rules! read_by_members {
                 &mut self,
                 reader: &mut $crate::json_reader::Reader<'_>,
             ) -> ::std::result::Result<(), $crate::json_reader::GaveUp> {
-                reader.object(|$reader, $key| {
-                    let $this = &mut *self;
-                    $member
-                })
+                reader.object(
+                    self,
+                    |$kthis, $kreader| $known,
+                    |$this, $reader, $key| $member,
+                )
             }
         }
     };
@@ -402,10 +423,15 @@ impl<'de> Reader<'de> {
         Ok(Some(value))
     }
 
-    /// Reads an object, handing each member's key to `member`, which reads its value.
-    pub(crate) fn object(
+    /// Reads an object into `state`. Each member is first offered to `known`, with the reader
+    /// at its key's opening quote: `known` either reads the whole member (key, colon and value)
+    /// and returns `true`, or consumes nothing and returns `false`; then the key is read here and
+    /// handed to `member`, which reads the value.
+    pub(crate) fn object<S>(
         &mut self,
-        mut member: impl FnMut(&mut Self, &str) -> Result<()>,
+        state: &mut S,
+        mut known: impl FnMut(&mut S, &mut Self) -> Result<bool>,
+        mut member: impl FnMut(&mut S, &mut Self, &str) -> Result<()>,
     ) -> Result<()> {
         if self.peek()? != b'{' {
             return Err(GaveUp);
@@ -418,15 +444,17 @@ impl<'de> Reader<'de> {
                 if self.peek()? != b'"' {
                     return Err(GaveUp);
                 }
-                match self.string()? {
-                    Str::Borrowed(key) => {
-                        self.expect(b':')?;
-                        member(self, key)?;
-                    }
-                    Str::Copied(key) => {
-                        let key = key.to_owned();
-                        self.expect(b':')?;
-                        member(self, &key)?;
+                if !known(state, self)? {
+                    match self.string()? {
+                        Str::Borrowed(key) => {
+                            self.expect(b':')?;
+                            member(state, self, key)?;
+                        }
+                        Str::Copied(key) => {
+                            let key = key.to_owned();
+                            self.expect(b':')?;
+                            member(state, self, &key)?;
+                        }
                     }
                 }
                 match self.peek()? {
@@ -440,6 +468,42 @@ impl<'de> Reader<'de> {
         self.depth -= 1;
         Ok(())
     }
+
+    /// The bytes after the opening quote of the key the reader is at, for [`Reader::known_key`].
+    #[inline(always)]
+    pub(crate) fn key_ahead(&self) -> &'de [u8] {
+        self.bytes.get(self.pos + 1..).unwrap_or_default()
+    }
+
+    /// Whether `ahead` ([`Reader::key_ahead`]) starts with the key `name` as written in
+    /// `quoted` (`name`, its closing quote and the colon); if so, the reader moves past them.
+    /// `first` is the first byte of `ahead` (0 when there is none): a cheap test that rules out
+    /// most names before their bytes are compared. `name` must be plain (no quote,
+    /// backslash or control character, see [`plain_key`]): then these bytes are that key and
+    /// no other, however serde_json would read it.
+    #[inline(always)]
+    pub(crate) fn known_key(&mut self, first: u8, ahead: &[u8], quoted: &[u8]) -> bool {
+        if quoted.first() == Some(&first) && ahead.starts_with(quoted) {
+            self.pos += 1 + quoted.len();
+            true
+        } else {
+            false
+        }
+    }
+}
+
+/// Whether `name` can be matched in the input as it is ([`Reader::known_key`]): not empty, and
+/// no byte of it is a quote, a backslash or a control character.
+pub(crate) const fn plain_key(name: &str) -> bool {
+    let bytes = name.as_bytes();
+    let mut at = 0;
+    while at < bytes.len() {
+        if is_string_stop(bytes[at]) {
+            return false;
+        }
+        at += 1;
+    }
+    !bytes.is_empty()
 }
 
 /// The reader gave up.
@@ -655,7 +719,7 @@ const HIGHS: u64 = ONES << 7;
 /// Whether `byte` stops the plain run of a string: its closing quote, a backslash, or a
 /// control character (below 0x20, which JSON does not allow in a string).
 #[inline(always)]
-fn is_string_stop(byte: u8) -> bool {
+const fn is_string_stop(byte: u8) -> bool {
     (byte == b'"') | (byte == b'\\') | (byte < 0x20)
 }
 

@@ -2,11 +2,12 @@
 //! same one; and on the documents Gemini sends, the reader does return one.
 
 use proptest::prelude::*;
+use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
 use super::{MAX_DEPTH, ReadInto, read, read_into};
-use crate::types::{GenerateContentResponse, Model};
+use crate::types::{Candidate, GenerateContentResponse, ModalityTokenCount, Model, UsageMetadata};
 
 /// Checks the reader's promise on `text` for `T`; returns whether the reader took it.
 fn agrees<T>(text: &str) -> bool
@@ -384,6 +385,205 @@ fn parts_read_in_place_as_they_deserialize() {
             "{chunk}"
         );
     }
+}
+
+/// The members of `UsageMetadata`: JSON name, and a value unlike the other members' values.
+/// Several names share their first byte, some also their length (`cachedContentTokenCount`,
+/// `candidatesTokensDetails`, `toolUsePromptTokenCount`).
+const USAGE_MEMBERS: &[(&str, &str)] = &[
+    ("promptTokenCount", "1"),
+    ("candidatesTokenCount", "2"),
+    ("totalTokenCount", "3"),
+    ("trafficType", r#""ON_DEMAND""#),
+    ("cachedContentTokenCount", "5"),
+    (
+        "promptTokensDetails",
+        r#"[{"modality": "TEXT", "tokenCount": 6}]"#,
+    ),
+    (
+        "cacheTokensDetails",
+        r#"[{"modality": "IMAGE", "tokenCount": 7}]"#,
+    ),
+    (
+        "candidatesTokensDetails",
+        r#"[{"modality": "AUDIO", "tokenCount": 8}]"#,
+    ),
+    ("toolUsePromptTokenCount", "9"),
+    ("toolUsePromptTokensDetails", r#"[{"tokenCount": 10}]"#),
+    ("thoughtsTokenCount", "11"),
+];
+
+/// The members of `Candidate` (`finishReason` and `finishMessage` share a prefix).
+const CANDIDATE_MEMBERS: &[(&str, &str)] = &[
+    ("content", r#"{"parts": [{"text": "c"}], "role": "model"}"#),
+    ("finishReason", r#""STOP""#),
+    ("index", "3"),
+    (
+        "safetyRatings",
+        r#"[{"category": "HARM_CATEGORY_HATE_SPEECH", "probability": "LOW"}]"#,
+    ),
+    (
+        "citationMetadata",
+        r#"{"citationSources": [{"startIndex": 1}]}"#,
+    ),
+    ("groundingMetadata", r#"{"webSearchQueries": ["q"]}"#),
+    ("finishMessage", r#""m""#),
+    ("urlContextMetadata", r#"{"urlMetadata": []}"#),
+    ("avgLogprobs", "-0.5"),
+    ("logprobsResult", r#"{"logProbabilitySum": -1.5}"#),
+    ("tokenCount", "7"),
+    ("groundingAttributions", r#"[{"a": 1}]"#),
+    ("continuationToken", r#""c2ln""#),
+];
+
+/// The members of `GenerateContentResponse`.
+const RESPONSE_MEMBERS: &[(&str, &str)] = &[
+    ("candidates", r#"[{"index": 1}]"#),
+    ("promptFeedback", r#"{"blockReason": "SAFETY"}"#),
+    ("usageMetadata", r#"{"totalTokenCount": 2}"#),
+    ("modelVersion", r#""v""#),
+    ("createTime", r#""t""#),
+    ("responseId", r#""r""#),
+];
+
+/// The members of `ModalityTokenCount`.
+const MODALITY_MEMBERS: &[(&str, &str)] = &[("modality", r#""TEXT""#), ("tokenCount", "4")];
+
+/// The proto (snake_case) name of a member, which the model also accepts.
+fn proto_name(json_name: &str) -> String {
+    let mut name = String::new();
+    for c in json_name.chars() {
+        if c.is_ascii_uppercase() {
+            name.push('_');
+        }
+        name.push(c.to_ascii_lowercase());
+    }
+    name
+}
+
+/// Keys that are almost `name`: every proper prefix of it (the empty key included), `name`
+/// with a byte after it, and `name` with any one byte changed.
+fn near_misses(name: &str) -> Vec<String> {
+    let mut keys: Vec<String> = (0..name.len()).map(|len| name[..len].to_owned()).collect();
+    keys.extend([
+        format!("{name}s"),
+        format!("{name}\u{e9}"),
+        format!(" {name}"),
+    ]);
+    for at in 0..name.len() {
+        let mut key = name.as_bytes().to_vec();
+        key[at] ^= 0x20;
+        keys.push(String::from_utf8(key).unwrap());
+    }
+    keys
+}
+
+/// `key` with its first byte, then its last byte, written as a `\u` escape.
+fn escaped(key: &str) -> [String; 2] {
+    let (first, last) = (key.as_bytes()[0], key.as_bytes()[key.len() - 1]);
+    [
+        format!("\\u{first:04x}{}", &key[1..]),
+        format!("{}\\u{last:04X}", &key[..key.len() - 1]),
+    ]
+}
+
+/// The keys of `value` serialized.
+fn serialized_keys<T: Serialize>(value: &T) -> Vec<String> {
+    match serde_json::to_value(value).unwrap() {
+        Value::Object(map) => map.keys().cloned().collect(),
+        other => panic!("not an object: {other}"),
+    }
+}
+
+/// Every member of `T`, by its JSON name, its proto name or escaped, reads into its field
+/// exactly as serde_json reads it, alone or with all others; and keys that are almost a
+/// member's name are kept as unknown members, exactly as serde_json keeps them.
+fn members_land_where_serde_json_puts_them<T>(members: &[(&str, &str)])
+where
+    T: DeserializeOwned + Serialize + ReadInto + Default + PartialEq + std::fmt::Debug,
+{
+    let taken = |text: &str| -> T {
+        assert!(model_agrees::<T>(text), "the reader should take {text}");
+        read_into::<T>(text).unwrap()
+    };
+    let names: Vec<String> = members
+        .iter()
+        .flat_map(|&(name, _)| [name.to_owned(), proto_name(name)])
+        .collect();
+    for &(name, value) in members {
+        let proto = proto_name(name);
+        let [first_escaped, last_escaped] = escaped(name);
+        for key in [name, &proto, &first_escaped, &last_escaped] {
+            for text in [
+                format!(r#"{{"{key}": {value}}}"#),
+                format!(r#"{{"{key}" : {value}}}"#),
+                format!(r#"{{ "{key}":{value} }}"#),
+            ] {
+                // In its field: written back under its JSON name, and not as unknown.
+                assert_eq!(serialized_keys(&taken(&text)), [name], "{text}");
+            }
+            let null = taken(&format!(r#"{{"{key}": null}}"#));
+            assert!(serialized_keys(&null).is_empty(), "{key}");
+        }
+        // The last of two values for the same field is kept, by either name.
+        taken(&format!(r#"{{"{name}": {value}, "{proto}": null}}"#));
+        taken(&format!(r#"{{"{proto}": null, "{name}": {value}}}"#));
+        for key in near_misses(name).iter().chain(&near_misses(&proto)) {
+            if names.contains(key) {
+                continue;
+            }
+            let text = format!(r#"{{"{key}": {value}, "{name}": {value}}}"#);
+            let mut keys = serialized_keys(&taken(&text));
+            keys.sort();
+            let mut expected = [key.as_str(), name];
+            expected.sort();
+            assert_eq!(keys, expected, "{text}");
+        }
+    }
+    // All members at once, by either name, in either order; every truncation is left.
+    for proto in [false, true] {
+        let mut all: Vec<String> = members
+            .iter()
+            .map(|&(name, value)| {
+                let key = if proto {
+                    proto_name(name)
+                } else {
+                    name.to_owned()
+                };
+                format!(r#""{key}": {value}"#)
+            })
+            .collect();
+        for _ in 0..2 {
+            let text = format!("{{{}}}", all.join(","));
+            assert_eq!(
+                serialized_keys(&taken(&text)).len(),
+                members.len(),
+                "{text}"
+            );
+            for end in 0..text.len() {
+                if let Some(cut) = text.get(..end) {
+                    assert!(!model_agrees::<T>(cut), "{cut}");
+                }
+            }
+            all.reverse();
+        }
+    }
+    // Unknown keys of every length, before and after a member.
+    let (name, value) = members[0];
+    for len in 0..40 {
+        let key = "k".repeat(len);
+        taken(&format!(
+            r#"{{"{key}": 1, "{name}": {value}, "{key}x": [1]}}"#
+        ));
+    }
+}
+
+#[test]
+fn members_read_in_place_land_where_serde_json_puts_them() {
+    members_land_where_serde_json_puts_them::<UsageMetadata>(USAGE_MEMBERS);
+    members_land_where_serde_json_puts_them::<Candidate>(CANDIDATE_MEMBERS);
+    members_land_where_serde_json_puts_them::<GenerateContentResponse>(RESPONSE_MEMBERS);
+    members_land_where_serde_json_puts_them::<ModalityTokenCount>(MODALITY_MEMBERS);
 }
 
 /// Every event of every recorded stream is read by the reader, and as serde_json reads it.

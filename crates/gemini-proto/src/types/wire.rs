@@ -205,7 +205,24 @@ macro_rules! wire_struct {
         }
 
         // What `Deserialize` below does, reading into the struct in place (the chunk path).
-        $crate::json_reader::read_by_members!($name, |this, reader, key| {
+        // Members named by their JSON names, written plainly and followed by the colon, are
+        // matched in the input in declaration order (so a repeated name reads as the first
+        // field with it, as in the `match` below); all others go through the `match`.
+        $crate::json_reader::read_by_members!($name, |this, reader| {
+            let ahead = reader.key_ahead();
+            let first = ahead.first().copied().unwrap_or(0);
+            $(
+                if reader.known_key(first, ahead, const {
+                    assert!($crate::json_reader::plain_key($wire));
+                    concat!($wire, "\":").as_bytes()
+                }) {
+                    $crate::types::wire::read_field!(this, reader, $field, $ty $(, $via)?);
+                    return Ok(true);
+                }
+            )*
+            let _ = (this, first); // a struct without fields uses neither
+            Ok(false)
+        }, |this, reader, key| {
             #[allow(unreachable_patterns)]
             match key {
                 $(

@@ -104,11 +104,16 @@ impl Endpoint {
     /// The full URL of `path` (relative to the version, such as `models/gemini-2.5-flash:generateContent`).
     pub fn url(&self, path: &str) -> String {
         let path = path.trim_start_matches('/');
-        if self.api_version.is_empty() {
-            format!("{}/{}", self.base_url, path)
-        } else {
-            format!("{}/{}/{}", self.base_url, self.api_version, path)
+        let mut url =
+            String::with_capacity(self.base_url.len() + self.api_version.len() + path.len() + 2);
+        url.push_str(&self.base_url);
+        url.push('/');
+        if !self.api_version.is_empty() {
+            url.push_str(&self.api_version);
+            url.push('/');
         }
+        url.push_str(path);
+        url
     }
 }
 

@@ -54,6 +54,8 @@ pub enum StreamFormat {
 pub struct Api {
     endpoint: Endpoint,
     auth: Auth,
+    /// The header `auth` sends, made once (and marked sensitive), or why it cannot be sent.
+    auth_header: Result<Option<(HeaderName, HeaderValue)>, Error>,
     headers: HeaderMap,
     client_id: Option<HeaderValue>,
 }
@@ -63,6 +65,7 @@ impl Api {
     pub fn new(endpoint: Endpoint, auth: Auth) -> Self {
         Self {
             endpoint,
+            auth_header: auth_header(&auth),
             auth,
             headers: HeaderMap::new(),
             client_id: Some(HeaderValue::from_static(DEFAULT_CLIENT_ID)),
@@ -270,27 +273,8 @@ impl Api {
             .map_err(|err| Error::invalid_request_with_source("invalid request", err))?;
         let headers = request.headers_mut();
         headers.insert(ACCEPT, HeaderValue::from_static(accept));
-        match &self.auth {
-            Auth::ApiKey(key) => {
-                let mut value = HeaderValue::from_str(key.expose()).map_err(|_| {
-                    Error::invalid_request(
-                        "the API key contains characters not allowed in a header",
-                    )
-                })?;
-                value.set_sensitive(true);
-                headers.insert(HeaderName::from_static(API_KEY_HEADER), value);
-            }
-            Auth::Bearer(token) => {
-                let mut value = HeaderValue::from_str(&format!("Bearer {}", token.expose()))
-                    .map_err(|_| {
-                        Error::invalid_request(
-                            "the bearer token contains characters not allowed in a header",
-                        )
-                    })?;
-                value.set_sensitive(true);
-                headers.insert(AUTHORIZATION, value);
-            }
-            Auth::None => {}
+        if let Some((name, value)) = self.auth_header.clone()? {
+            headers.insert(name, value);
         }
         if let Some(client_id) = &self.client_id {
             headers.insert(HeaderName::from_static(CLIENT_HEADER), client_id.clone());
@@ -303,7 +287,37 @@ impl Api {
 }
 
 fn model_method(model: &str, method: &str) -> Result<String, Error> {
-    Ok(format!("{}:{method}", checked_model(model)?))
+    let model = checked_model(model)?;
+    let mut path = String::with_capacity(model.len() + 1 + method.len());
+    path.push_str(&model);
+    path.push(':');
+    path.push_str(method);
+    Ok(path)
+}
+
+/// The header that sends `auth`, marked sensitive; an error when the credential holds characters a
+/// header cannot carry.
+fn auth_header(auth: &Auth) -> Result<Option<(HeaderName, HeaderValue)>, Error> {
+    let (name, value, what) = match auth {
+        Auth::ApiKey(key) => (
+            HeaderName::from_static(API_KEY_HEADER),
+            HeaderValue::from_str(key.expose()),
+            "the API key",
+        ),
+        Auth::Bearer(token) => (
+            AUTHORIZATION,
+            HeaderValue::from_str(&format!("Bearer {}", token.expose())),
+            "the bearer token",
+        ),
+        Auth::None => return Ok(None),
+    };
+    let mut value = value.map_err(|_| {
+        Error::invalid_request(format!(
+            "{what} contains characters not allowed in a header"
+        ))
+    })?;
+    value.set_sensitive(true);
+    Ok(Some((name, value)))
 }
 
 /// The model's resource name, when it can go into a URL path as it is: every segment non-empty, not

@@ -684,3 +684,39 @@ fn error_is_handed_out_after_the_chunks_before_it() {
     assert_eq!(items[2].as_ref().unwrap_err().kind(), ErrorKind::Api);
     assert!(decoder.next_chunk().is_none());
 }
+
+/// A chunk that fails after much of it was read in place (text, role, usage, then a bad value)
+/// is not handed out, not even in part: the chunks before it stay as they were, and the error
+/// is a decode error at its index, whichever the framing.
+#[test]
+fn chunk_failing_halfway_leaves_nothing_behind() {
+    let bad = r#"{"candidates": [{"content": {"parts": [{"text": "half"}],"role": "model"},"index": 0}],"usageMetadata": {"promptTokenCount": 3,"totalTokenCount": nul}}"#;
+    let first = text_event("a", None);
+    let second = text_event("b", None);
+    let body = format!(
+        "{first}{second}data: {bad}\r\n\r\n{}",
+        text_event("never", Some("STOP"))
+    );
+    let out = sse(body.as_bytes());
+    assert_eq!(out.texts(), [Some("a".into()), Some("b".into())]);
+    assert!(out.chunks.iter().all(|c| c.usage_metadata.is_none()));
+    assert_eq!(
+        out.err_summary(),
+        Some((
+            ErrorKind::Decode,
+            Some(2),
+            Some((first.len() + second.len()) as u64)
+        ))
+    );
+    let body = format!(
+        "[{},{},{bad},{}]",
+        text_json("a", None),
+        text_json("b", None),
+        text_json("never", Some("STOP"))
+    );
+    let out = array(body.as_bytes());
+    assert_eq!(out.texts(), [Some("a".into()), Some("b".into())]);
+    assert!(out.chunks.iter().all(|c| c.usage_metadata.is_none()));
+    assert_eq!(out.err().kind(), ErrorKind::Decode);
+    assert_eq!(out.err().event_index(), Some(2));
+}

@@ -360,6 +360,123 @@ fn objects_read_in_place_as_they_deserialize() {
     }
 }
 
+/// Fields that take `null` (options of integers, shared strings, strings and structs; lists;
+/// strings) read it, their values and everything else, spaces before them included, as
+/// serde_json does, or leave them to it: an in-place reader that peeks for `null` and then
+/// reads the value must not lose or misread its first byte.
+#[test]
+fn fields_read_null_and_values_as_serde_json_does() {
+    let values = [
+        "null",
+        " null",
+        "  null",
+        "nul",
+        "nulls",
+        "n",
+        "null1",
+        "0",
+        " 7",
+        "  42",
+        "07",
+        "-1",
+        "1.5",
+        "1e2",
+        "4294967296",
+        "\"a\"",
+        " \"a\"",
+        "\"\\u0041\"",
+        "\"",
+        "{}",
+        " {}",
+        "{\"tokenCount\": 3}",
+        "{ \"tokenCount\" : null }",
+        "{\"tokenCount\": 3",
+        "[]",
+        " []",
+        "[{}]",
+        "[ {\"tokenCount\": 1} , {} ]",
+        "[null]",
+        "[",
+        "true",
+        "t",
+        "",
+    ];
+    let fields = [
+        ("candidates", "{\"candidates\": [{\"index\": @}]}"),
+        (
+            "finishMessage",
+            "{\"candidates\": [{\"finishMessage\": @}]}",
+        ),
+        ("modelVersion", "{\"modelVersion\": @}"),
+        ("modelVersion, escaped key", "{\"model\\u0056ersion\": @}"),
+        ("createTime", "{\"createTime\": @}"),
+        ("usageMetadata", "{\"usageMetadata\": @}"),
+        (
+            "promptTokenCount",
+            "{\"usageMetadata\": {\"promptTokenCount\": @}}",
+        ),
+        (
+            "promptTokensDetails",
+            "{\"usageMetadata\": {\"promptTokensDetails\": @}}",
+        ),
+        ("candidates list", "{\"candidates\": @}"),
+        (
+            "fileUri",
+            "{\"candidates\": [{\"content\": {\"parts\": [{\"fileData\": {\"fileUri\": @}}]}}]}",
+        ),
+    ];
+    let mut taken = 0;
+    for (field, template) in fields {
+        for value in values {
+            let text = template.replace('@', value);
+            if model_agrees::<GenerateContentResponse>(&text) {
+                taken += 1;
+            } else {
+                // Left to serde_json, which has the last word: none of these is valid.
+                let parsed = serde_json::from_str::<GenerateContentResponse>(&text);
+                assert!(parsed.is_err(), "{field}: {text}");
+            }
+        }
+    }
+    // Each field takes `null` and the values of its type, with or without spaces before them.
+    assert!(taken >= 40, "{taken}");
+    let read = read_into::<GenerateContentResponse>(concat!(
+        r#"{"candidates": [{"index":  7, "finishMessage": null}], "modelVersion": "v", "#,
+        r#""usageMetadata": {"promptTokenCount": null, "totalTokenCount":9}, "createTime": null}"#,
+    ))
+    .expect("taken");
+    assert_eq!(read.candidates[0].index, Some(7));
+    assert_eq!(read.candidates[0].finish_message, None);
+    assert_eq!(read.model_version.as_deref(), Some("v"));
+    let usage = read.usage_metadata.expect("usage");
+    assert_eq!(
+        (usage.prompt_token_count, usage.total_token_count),
+        (None, Some(9))
+    );
+    for text in [
+        r#"{"modelVersion": nul}"#,
+        r#"{"modelVersion": nulls}"#,
+        r#"{"modelVersion": 1}"#,
+        r#"{"candidates": [{"index": "1"}]}"#,
+        r#"{"candidates": [{"index": nul}]}"#,
+        r#"{"usageMetadata": []}"#,
+        r#"{"usageMetadata": "a"}"#,
+        r#"{"createTime": 1}"#,
+        r#"{"candidates": {}}"#,
+        r#"{"candidates": nulL}"#,
+        r#"{"usageMetadata":    "#,
+    ] {
+        assert!(
+            read_into::<GenerateContentResponse>(text).is_none(),
+            "{text}"
+        );
+        assert!(
+            serde_json::from_str::<GenerateContentResponse>(text).is_err(),
+            "{text}"
+        );
+    }
+}
+
 #[test]
 fn parts_read_in_place_as_they_deserialize() {
     for part in [

@@ -259,22 +259,29 @@ fn clean_end_without_finish_reason_is_incomplete() {
 // Api: an error event, or a raw JSON error injected outside the framing
 // ---------------------------------------------------------------------------------------------
 
+/// An SSE body of the events "a" and "b", then one whose data is `data`, then a last one that
+/// must never be read; and the byte offset of the third.
+fn third_event_after_a_and_b(data: &str) -> (String, u64) {
+    let before = text_event("a", None) + &text_event("b", None);
+    let offset = before.len() as u64;
+    let body = format!(
+        "{before}data: {data}\r\n\r\n{}",
+        text_event("never", Some("STOP"))
+    );
+    (body, offset)
+}
+
 const OVERLOADED: &str = r#"{"error": {"code": 503, "message": "The model is overloaded. Please try again later.", "status": "UNAVAILABLE"}}"#;
 
 #[test]
 fn error_event_after_chunks_is_api_with_its_index() {
-    let first = text_event("a", None);
-    let second = text_event("b", None);
-    let body = format!(
-        "{first}{second}data: {OVERLOADED}\r\n\r\n{}",
-        text_event("never", Some("STOP"))
-    );
+    let (body, offset) = third_event_after_a_and_b(OVERLOADED);
     let out = sse(body.as_bytes());
     assert_eq!(out.texts(), [Some("a".into()), Some("b".into())]);
     let err = out.err();
     assert_eq!(err.kind(), ErrorKind::Api);
     assert_eq!(err.event_index(), Some(2));
-    assert_eq!(err.byte_offset(), Some((first.len() + second.len()) as u64));
+    assert_eq!(err.byte_offset(), Some(offset));
     let api = err.api_error().unwrap();
     assert_eq!(api.code(), 503);
     assert_eq!(api.status(), &RpcStatus::Unavailable);
@@ -691,22 +698,13 @@ fn error_is_handed_out_after_the_chunks_before_it() {
 #[test]
 fn chunk_failing_halfway_leaves_nothing_behind() {
     let bad = r#"{"candidates": [{"content": {"parts": [{"text": "half"}],"role": "model"},"index": 0}],"usageMetadata": {"promptTokenCount": 3,"totalTokenCount": nul}}"#;
-    let first = text_event("a", None);
-    let second = text_event("b", None);
-    let body = format!(
-        "{first}{second}data: {bad}\r\n\r\n{}",
-        text_event("never", Some("STOP"))
-    );
+    let (body, offset) = third_event_after_a_and_b(bad);
     let out = sse(body.as_bytes());
     assert_eq!(out.texts(), [Some("a".into()), Some("b".into())]);
     assert!(out.chunks.iter().all(|c| c.usage_metadata.is_none()));
     assert_eq!(
         out.err_summary(),
-        Some((
-            ErrorKind::Decode,
-            Some(2),
-            Some((first.len() + second.len()) as u64)
-        ))
+        Some((ErrorKind::Decode, Some(2), Some(offset)))
     );
     let body = format!(
         "[{},{},{bad},{}]",

@@ -1,9 +1,8 @@
-//! The hyper response body adapted to [`ResponseBody`](crate::ResponseBody), with the idle
-//! and total timeouts and the connection lease.
+//! hyper's HTTP/2 response body adapted to [`ResponseBody`](crate::ResponseBody), with the
+//! idle and total timeouts.
 
 use std::error::Error as StdError;
 use std::pin::Pin;
-use std::sync::Weak;
 use std::task::{Context, Poll};
 
 use bytes::Bytes;
@@ -11,7 +10,6 @@ use futures_core::Stream;
 use http_body::Body as _;
 use hyper::body::Incoming;
 
-use super::pool::{H1Conn, Pool};
 use super::watchdog::Watch;
 use crate::{ErrorKind, TimeoutKind, TransportError};
 
@@ -50,88 +48,36 @@ pub(crate) fn map_hyper_error(e: hyper::Error, phase: Phase) -> TransportError {
     TransportError::with_source(kind, e).with_message(msg)
 }
 
-/// Owns an HTTP/1.1 connection while its request and response are in flight, and drives its
-/// I/O. Dropped without [`release`](Lease::release), it closes the connection: a connection
-/// whose response was abandoned is never reused.
-#[derive(Debug)]
-pub(crate) struct Lease {
-    conn: Option<H1Conn>,
-    pool: Weak<Pool>,
-}
-
-impl Lease {
-    /// A lease for connections of `pool`, holding `conn` if given.
-    pub(crate) fn new(pool: Weak<Pool>, conn: Option<H1Conn>) -> Self {
-        Self { conn, pool }
-    }
-
-    pub(crate) fn holds_conn(&self) -> bool {
-        self.conn.is_some()
-    }
-
-    /// Holds `conn` (closing any connection held before).
-    pub(crate) fn hold(&mut self, conn: H1Conn) {
-        self.conn = Some(conn);
-    }
-
-    /// Closes the connection held, if any.
-    pub(crate) fn close(&mut self) {
-        self.conn = None;
-    }
-
-    /// The response was read completely: the connection may be reused.
-    pub(crate) fn release(mut self) {
-        if let Some(conn) = self.conn.take()
-            && let Some(pool) = self.pool.upgrade()
-        {
-            pool.put_h1(conn);
-        }
-    }
-
-    pub(crate) fn conn(&mut self) -> &mut H1Conn {
-        self.conn
-            .as_mut()
-            .expect("lease holds a connection until released")
-    }
-}
-
 pub(crate) struct HyperBody {
     incoming: Incoming,
-    lease: Option<Lease>,
     watch: Option<Watch>,
     done: bool,
 }
 
 impl HyperBody {
-    pub(crate) fn new(incoming: Incoming, lease: Option<Lease>, mut watch: Option<Watch>) -> Self {
+    pub(crate) fn new(incoming: Incoming, mut watch: Option<Watch>) -> Self {
         if let Some(w) = &mut watch {
             w.enter_body();
         }
         let mut body = Self {
             incoming,
-            lease,
             watch,
             done: false,
         };
         if body.incoming.is_end_stream() {
-            // Nothing to read (204, HEAD, `Content-Length: 0`): the connection is free now.
-            body.finish(true);
+            // Nothing to read (204, HEAD, `Content-Length: 0`).
+            body.finish();
         }
         body
     }
 
-    fn finish(&mut self, clean: bool) {
+    fn finish(&mut self) {
         self.done = true;
         self.watch = None;
-        if let Some(lease) = self.lease.take()
-            && clean
-        {
-            lease.release();
-        }
     }
 
     fn fail(&mut self, err: TransportError) -> Poll<Option<Result<Bytes, TransportError>>> {
-        self.finish(false);
+        self.finish();
         Poll::Ready(Some(Err(err)))
     }
 }
@@ -169,22 +115,11 @@ impl Stream for HyperBody {
         if this.done {
             return Poll::Ready(None);
         }
-        let (incoming, watch) = (&mut this.incoming, &mut this.watch);
-        let polled = match &mut this.lease {
-            Some(lease) => lease
-                .conn()
-                .driver
-                .poll_with(cx, |icx| poll_data(incoming, watch, icx)),
-            None => poll_data(incoming, watch, cx),
-        };
-        match polled {
+        match poll_data(&mut this.incoming, &mut this.watch, cx) {
             Poll::Ready(Some(Ok(data))) => Poll::Ready(Some(Ok(data))),
             Poll::Ready(Some(Err(e))) => this.fail(map_hyper_error(e, Phase::Body)),
             Poll::Ready(None) => {
-                if let Some(lease) = &mut this.lease {
-                    lease.conn().driver.settle();
-                }
-                this.finish(true);
+                this.finish();
                 Poll::Ready(None)
             }
             Poll::Pending => match this.watch.as_mut().and_then(|w| w.check(cx.waker())) {

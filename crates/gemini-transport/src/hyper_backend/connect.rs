@@ -1,14 +1,15 @@
 //! Establishing connections: TCP (+ TLS to an `https://` proxy) (+ `CONNECT` tunnel) (+ TLS
-//! with ALPN), then the hyper handshake, on either runtime.
+//! with ALPN), then, for HTTP/2, hyper's handshake, on either runtime.
 
 use std::io;
 use std::sync::Arc;
 
-use hyper::client::conn::{http1, http2};
+use hyper::client::conn::http2;
 use rustls::ClientConfig;
 use rustls_pki_types::ServerName;
 
-use super::pool::{ConnDriver, H1Conn, Key, ReqBody};
+use super::h1::{H1Conn, Io};
+use super::pool::{Key, ReqBody};
 use super::proxy::{self, ProxyUrl};
 use crate::rt::{Exec, HyperTimer};
 use crate::{ErrorKind, Runtime, TransportError};
@@ -80,43 +81,31 @@ pub(crate) async fn establish(p: ConnectParams<'_>) -> Result<Conn, TransportErr
     }
 }
 
-async fn handshake<I>(
-    io: I,
-    h2: bool,
-    rt: Runtime,
-    p: &ConnectParams<'_>,
-) -> Result<Conn, TransportError>
+/// hyper's HTTP/2 handshake; the connection runs as a task of its own on `rt`.
+async fn handshake_h2<I>(io: I, rt: Runtime, p: &ConnectParams<'_>) -> Result<Conn, TransportError>
 where
     I: hyper::rt::Read + hyper::rt::Write + Unpin + Send + 'static,
 {
-    let proto = |e: hyper::Error| {
-        TransportError::with_source(ErrorKind::Protocol, e).with_message("HTTP handshake failed")
-    };
-    if h2 {
-        let mut b = http2::Builder::new(Exec(rt));
-        b.timer(HyperTimer(rt))
-            .initial_stream_window_size(p.h2.stream_window)
-            .initial_connection_window_size(p.h2.connection_window)
-            .max_frame_size(p.h2.max_frame_size);
-        if let Some(interval) = p.h2.keep_alive {
-            b.keep_alive_interval(interval).keep_alive_while_idle(true);
-        }
-        let (sender, conn) = b.handshake(io).await.map_err(proto)?;
-        rt.spawn(async move {
-            let _ = conn.await;
-        });
-        Ok(Conn::H2(sender))
-    } else {
-        let (sender, conn) = http1::Builder::new().handshake(io).await.map_err(proto)?;
-        let driver = ConnDriver::new(async move {
-            let _ = conn.await;
-        });
-        Ok(Conn::H1(H1Conn {
-            sender,
-            driver,
-            key: Arc::clone(p.key),
-        }))
+    let mut b = http2::Builder::new(Exec(rt));
+    b.timer(HyperTimer(rt))
+        .initial_stream_window_size(p.h2.stream_window)
+        .initial_connection_window_size(p.h2.connection_window)
+        .max_frame_size(p.h2.max_frame_size);
+    if let Some(interval) = p.h2.keep_alive {
+        b.keep_alive_interval(interval).keep_alive_while_idle(true);
     }
+    let (sender, conn) = b.handshake(io).await.map_err(|e| {
+        TransportError::with_source(ErrorKind::Protocol, e).with_message("HTTP/2 handshake failed")
+    })?;
+    rt.spawn(async move {
+        let _ = conn.await;
+    });
+    Ok(Conn::H2(sender))
+}
+
+/// An HTTP/1.1 connection over `io` (no handshake: the first request goes out as is).
+fn h1(io: impl Io, p: &ConnectParams<'_>) -> Conn {
+    Conn::H1(H1Conn::new(Box::new(io), Arc::clone(p.key)))
 }
 
 /// An I/O failure while opening a CONNECT tunnel.
@@ -167,7 +156,8 @@ macro_rules! runtime_connector {
         }
         tcp: $tcp:ty,
         tls: $connector:ty,
-        io: $io:path $(,)?
+        h1: $h1:path,
+        h2: $h2:path $(,)?
     ) => {
         $(#[$attr])*
         mod $name {
@@ -239,18 +229,20 @@ macro_rules! runtime_connector {
                 to_server(s, p).await
             }
 
-            /// TLS to the server for HTTPS targets, then the HTTP handshake.
+            /// TLS to the server for HTTPS targets, then HTTP/2 if ALPN chose it.
             async fn to_server(s: impl Stream, p: &ConnectParams<'_>) -> Result<Conn, TransportError> {
                 let key = p.key;
                 if !key.https {
-                    return handshake($io(s), false, key.runtime, p).await;
+                    return Ok(h1($h1(s), p));
                 }
                 let tls = <$connector>::from(Arc::clone(p.tls))
                     .connect(server_name(&key.host)?, s)
                     .await
                     .map_err(|e| tls_error(e, "server"))?;
-                let h2 = tls.get_ref().1.alpn_protocol() == Some(b"h2");
-                handshake($io(tls), h2, key.runtime, p).await
+                if tls.get_ref().1.alpn_protocol() == Some(b"h2") {
+                    return handshake_h2($h2(tls), key.runtime, p).await;
+                }
+                Ok(h1($h1(tls), p))
             }
         }
     };
@@ -263,7 +255,8 @@ runtime_connector! {
     }
     tcp: tokio::net::TcpStream,
     tls: tokio_rustls::TlsConnector,
-    io: hyper_util::rt::TokioIo::new,
+    h1: crate::hyper_backend::h1::TokioStream,
+    h2: hyper_util::rt::TokioIo::new,
 }
 
 runtime_connector! {
@@ -273,5 +266,6 @@ runtime_connector! {
     }
     tcp: async_net::TcpStream,
     tls: futures_rustls::TlsConnector,
-    io: crate::rt::smol_io::FuturesIo::new,
+    h1: crate::hyper_backend::h1::FuturesStream::new,
+    h2: crate::rt::smol_io::FuturesIo::new,
 }

@@ -1,10 +1,11 @@
-//! The production backend: hyper 1.x client connections, rustls, a small pool.
+//! The production backend: this crate's HTTP/1.1 connections and hyper's HTTP/2 ones, rustls,
+//! a small pool.
 
 mod body;
 mod connect;
+mod h1;
 mod pool;
 mod proxy;
-mod relay;
 mod watchdog;
 
 use std::fmt;
@@ -23,9 +24,10 @@ use rustls_pki_types::pem::PemObject;
 
 pub use proxy::Proxy;
 
-use self::body::{HyperBody, Lease, Phase, map_hyper_error};
+use self::body::{HyperBody, Phase, map_hyper_error};
 use self::connect::{Conn, ConnectParams, H2Settings};
-use self::pool::{Checkout, ConnDriver, H1Conn, Key, KeyRef, Pool};
+use self::h1::{H1Body, Lease};
+use self::pool::{Checkout, Key, KeyRef, Pool};
 use self::watchdog::{Limits, Watch};
 use crate::{
     ErrorKind, HttpTransport, Response, ResponseBody, ResponseFuture, Runtime, TimeoutKind,
@@ -630,15 +632,6 @@ impl HeadWatch {
         std::future::poll_fn(move |cx| self.poll(cx, |cx| fut.as_mut().poll(cx)))
     }
 
-    /// Awaits `f`, which the connection behind `driver` feeds, under the timeouts.
-    fn drive<'a, T>(
-        &'a mut self,
-        driver: &'a mut ConnDriver,
-        mut f: impl FnMut(&mut Context<'_>) -> Poll<T> + 'a,
-    ) -> impl Future<Output = Result<T, TransportError>> + 'a {
-        std::future::poll_fn(move |cx| self.poll(cx, |cx| driver.poll_with(cx, &mut f).map(Ok)))
-    }
-
     /// The watch to hand on to the body (the idle and total timeouts).
     fn into_watch(mut self) -> Result<Option<Watch>, TransportError> {
         Ok(self.watch()?.take())
@@ -653,7 +646,7 @@ fn send(
     request: http::Request<Bytes>,
 ) -> impl Future<Output = Result<Response, TransportError>> + Send + 'static {
     let start = Instant::now();
-    let mut req = request.map(Full::new);
+    let mut req = request;
     async move {
         if let Some((kind, message)) = &inner.broken {
             return Err(TransportError::new(*kind, message.clone()));
@@ -680,7 +673,7 @@ fn send(
             (HeadWatch::new(timeouts, start), connect)
         };
 
-        let (response, lease) = 'head: {
+        let (head, lease) = 'head: {
             // A pooled connection, if there is one; the origin is owned (allocated) only
             // otherwise.
             let (key, checkout) = {
@@ -698,7 +691,8 @@ fn send(
                     let ready =
                         std::future::poll_fn(|cx| hw.poll(cx, |cx| sender.poll_ready(cx).map(Ok)));
                     if ready.await?.is_ok() {
-                        break 'head hw.wait(Box::pin(send_h2(sender, req)).as_mut()).await?;
+                        let sent = hw.wait(Box::pin(send_h2(sender, req)).as_mut()).await?;
+                        return Ok(h2_response(sent, hw.into_watch()?));
                     }
                     None
                 }
@@ -718,68 +712,57 @@ fn send(
                         Conn::H1(conn) => lease.hold(conn),
                         Conn::H2(sender) => {
                             inner.pool.put_h2(Arc::clone(&key), sender.clone());
-                            break 'head hw.wait(Box::pin(send_h2(sender, req)).as_mut()).await?;
+                            let sent = hw.wait(Box::pin(send_h2(sender, req)).as_mut()).await?;
+                            return Ok(h2_response(sent, hw.into_watch()?));
                         }
                     }
                     false
                 };
                 prepare_h1(&mut req, &key);
-                let H1Conn { sender, driver, .. } = lease.conn();
-                if hw.drive(driver, |cx| sender.poll_ready(cx)).await?.is_err() {
-                    if reused {
-                        // The pooled connection died while idle: try another.
-                        lease.close();
-                        continue;
-                    }
-                    return Err(TransportError::new(
-                        ErrorKind::ConnectionClosed,
-                        "connection closed before the request was sent",
-                    ));
-                }
-                let mut sent = std::pin::pin!(driver.handing_over(|| sender.try_send_request(req)));
-                match hw.drive(driver, |cx| sent.as_mut().poll(cx)).await? {
-                    Ok(resp) => break 'head (resp, Some(lease)),
-                    Err(mut e) => match e.take_message() {
-                        // Not sent at all on a reused connection (it was closing): retry on
-                        // another.
-                        Some(r) if reused => {
-                            req = r;
-                            lease.close();
-                            continue;
-                        }
-                        _ => return Err(map_hyper_error(e.into_error(), Phase::Head)),
-                    },
+                let exchanged = {
+                    let conn = lease.conn();
+                    let exchange = std::pin::pin!(async { Ok(conn.exchange(&req).await) });
+                    hw.wait(exchange).await?
+                };
+                match exchanged {
+                    Ok(head) => break 'head (head, lease),
+                    // A pooled connection the server closed while it was idle: try another.
+                    Err(failed) if failed.retry && reused => lease.close(),
+                    Err(failed) => return Err(failed.error),
                 }
             }
         };
-        let (parts, incoming) = response.into_parts();
-        let body = HyperBody::new(incoming, lease, hw.into_watch()?);
-        Ok(http::Response::from_parts(
-            parts,
-            ResponseBody::from_stream(body),
-        ))
+        let body = H1Body::new(head.body, head.keep_alive, lease, hw.into_watch()?);
+        Ok(head.response.map(|()| ResponseBody::from_stream(body)))
     }
 }
 
-type HeadResult = Result<(http::Response<hyper::body::Incoming>, Option<Lease>), TransportError>;
+/// An HTTP/2 response, its body under the idle and total timeouts.
+fn h2_response(response: http::Response<hyper::body::Incoming>, watch: Option<Watch>) -> Response {
+    let (parts, incoming) = response.into_parts();
+    http::Response::from_parts(
+        parts,
+        ResponseBody::from_stream(HyperBody::new(incoming, watch)),
+    )
+}
 
 async fn send_h2(
     mut sender: hyper::client::conn::http2::SendRequest<pool::ReqBody>,
-    mut req: http::Request<pool::ReqBody>,
-) -> HeadResult {
+    req: http::Request<Bytes>,
+) -> Result<http::Response<hyper::body::Incoming>, TransportError> {
+    let mut req = req.map(Full::new);
     // HTTP/2 carries the authority in `:authority` (from the absolute URI).
     req.headers_mut().remove(HOST);
     *req.version_mut() = http::Version::HTTP_2;
-    let resp = sender
+    sender
         .send_request(req)
         .await
-        .map_err(|e| map_hyper_error(e, Phase::Head))?;
-    Ok((resp, None))
+        .map_err(|e| map_hyper_error(e, Phase::Head))
 }
 
 /// Origin-form URI and `Host` header for a direct HTTP/1.1 request; absolute form (and proxy
 /// credentials) when a plain-HTTP request goes to a forwarding proxy.
-fn prepare_h1(req: &mut http::Request<pool::ReqBody>, key: &Key) {
+fn prepare_h1(req: &mut http::Request<Bytes>, key: &Key) {
     *req.version_mut() = http::Version::HTTP_11;
     if !req.headers().contains_key(HOST) {
         req.headers_mut().insert(HOST, key.host_header.clone());
@@ -865,9 +848,7 @@ mod tests {
             ),
             ("http://u@[::1]:8080/a", "[::1]", 8080, "[::1]:8080", "/a"),
         ] {
-            let mut req = http::Request::get(uri)
-                .body(Full::new(Bytes::new()))
-                .unwrap();
+            let mut req = http::Request::get(uri).body(Bytes::new()).unwrap();
             let key = KeyRef::of(req.uri(), rt)
                 .unwrap()
                 .to_key(&Proxy::none())
@@ -881,7 +862,7 @@ mod tests {
         // A Host header set by the caller is kept.
         let mut req = http::Request::get("http://127.0.0.1:9/")
             .header(HOST, "virtual.example")
-            .body(Full::new(Bytes::new()))
+            .body(Bytes::new())
             .unwrap();
         let key = KeyRef::of(req.uri(), rt)
             .unwrap()

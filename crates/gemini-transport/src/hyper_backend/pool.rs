@@ -1,4 +1,4 @@
-//! A small connection pool over `hyper::client::conn`.
+//! A small connection pool: this crate's HTTP/1.1 connections and hyper's HTTP/2 ones.
 //!
 //! HTTP/1.1: idle connections are kept per origin (LIFO, bounded, expired after an idle
 //! timeout) and are returned only when a response body was read to its end. HTTP/2: one
@@ -11,10 +11,10 @@ use bytes::Bytes;
 use http::HeaderValue;
 use http::uri::{Authority, Uri};
 use http_body_util::Full;
-use hyper::client::conn::{http1, http2};
+use hyper::client::conn::http2;
 
+pub(crate) use super::h1::H1Conn;
 use super::proxy::{Proxy, ProxyUrl};
-pub(crate) use super::relay::ConnDriver;
 use crate::{ErrorKind, Runtime, TransportError};
 
 pub(crate) type ReqBody = Full<Bytes>;
@@ -135,19 +135,6 @@ pub(crate) enum Checkout {
     None,
 }
 
-/// An HTTP/1.1 connection: its request sender, its I/O and its origin.
-#[derive(Debug)]
-pub(crate) struct H1Conn {
-    pub(crate) sender: http1::SendRequest<ReqBody>,
-    pub(crate) driver: ConnDriver,
-    pub(crate) key: Arc<Key>,
-}
-
-impl H1Conn {
-    /// Closes the connection (dropping its I/O closes the socket).
-    pub(crate) fn close(self) {}
-}
-
 #[derive(Debug)]
 struct IdleH1 {
     conn: H1Conn,
@@ -257,8 +244,8 @@ impl Pool {
         self.lock().h2.insert(key, sender);
     }
 
-    /// The most recently used idle HTTP/1.1 connection to `key` that is still open (as of
-    /// `now`).
+    /// The most recently used idle HTTP/1.1 connection to `key` that has not expired (as of
+    /// `now`). Whether the server closed it shows when it is used.
     pub(crate) fn take_h1(&self, key: KeyRef<'_>, now: Instant) -> Option<H1Conn> {
         let mut expired = Vec::new();
         let found = self.pop_h1(&mut self.lock(), key, now, &mut expired);
@@ -278,9 +265,7 @@ impl Pool {
         let i = st.h1.position(key)?;
         let list = &mut st.h1.0[i].1;
         while let Some(idle) = list.pop() {
-            if idle.conn.sender.is_closed()
-                || now.saturating_duration_since(idle.since) > self.idle_timeout
-            {
+            if now.saturating_duration_since(idle.since) > self.idle_timeout {
                 expired.push(idle.conn);
             } else {
                 return Some(idle.conn);
@@ -291,7 +276,7 @@ impl Pool {
 
     /// Returns a connection whose last response was read completely.
     pub(crate) fn put_h1(&self, conn: H1Conn) {
-        if conn.sender.is_closed() || self.max_idle_per_host == 0 {
+        if self.max_idle_per_host == 0 {
             conn.close();
             return;
         }

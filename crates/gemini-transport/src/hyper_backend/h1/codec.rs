@@ -242,20 +242,27 @@ fn parse_length(digits: &[u8]) -> Option<u64> {
     })
 }
 
+/// Whether the `Connection` fields of `headers` hold `token`.
+fn connection_has(headers: &HeaderMap, token: &[u8]) -> bool {
+    headers.get_all(CONNECTION).iter().any(|v| {
+        v.as_bytes()
+            .split(|&b| b == b',')
+            .any(|t| t.trim_ascii().eq_ignore_ascii_case(token))
+    })
+}
+
+/// Whether a message's headers end the connection after it (`Connection: close`).
+pub(crate) fn says_close(headers: &HeaderMap) -> bool {
+    connection_has(headers, b"close")
+}
+
 /// HTTP/1.1 connections persist unless a `Connection: close` says otherwise; HTTP/1.0 ones
 /// only with `Connection: keep-alive`.
 fn keeps_alive(headers: &HeaderMap, version: Version) -> bool {
-    let has = |token: &[u8]| {
-        headers.get_all(CONNECTION).iter().any(|v| {
-            v.as_bytes()
-                .split(|&b| b == b',')
-                .any(|t| t.trim_ascii().eq_ignore_ascii_case(token))
-        })
-    };
     if version == Version::HTTP_10 {
-        has(b"keep-alive") && !has(b"close")
+        connection_has(headers, b"keep-alive") && !says_close(headers)
     } else {
-        !has(b"close")
+        !says_close(headers)
     }
 }
 

@@ -105,7 +105,12 @@ impl H1Conn {
         std::future::poll_fn(|cx| self.io.poll_flush(cx))
             .await
             .map_err(write_failed)?;
-        self.read_head(req.method()).await
+        let mut head = self.read_head(req.method()).await?;
+        if codec::says_close(req.headers()) {
+            // The caller asked for the connection to end with this exchange.
+            head.keep_alive = false;
+        }
+        Ok(head)
     }
 
     async fn write_all(&mut self, mut data: &[u8]) -> std::io::Result<()> {

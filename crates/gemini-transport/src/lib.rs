@@ -10,8 +10,9 @@
 //! * [`Timeouts`]: connect, response headers, idle between body frames and total, each
 //!   reported as its own [`TimeoutKind`].
 //! * [`Sleep`]: a timer for the facade's retry backoff, implemented for tokio and smol.
-//! * `HyperTransport` (features `tokio` and/or `smol`): the production backend on hyper 1.x
-//!   and rustls, HTTP/1.1 and HTTP/2, a bounded connection pool and proxy support.
+//! * `HyperTransport` (features `tokio` and/or `smol`): the production backend, HTTP/1.1
+//!   written for this crate and hyper 1.x's HTTP/2, over rustls, a bounded connection pool
+//!   and proxy support.
 //! * `test_util` (feature `test-util`): scripted, chunk-splitting, slow, recording and
 //!   replay transports.
 //!

@@ -68,7 +68,7 @@
 //!
 //! | feature | what it gives |
 //! |---|---|
-//! | `tokio` (default) | the built-in HTTP/1.1 + HTTP/2 transport (hyper, rustls) and timers on tokio |
+//! | `tokio` (default) | the built-in HTTP/1.1 + HTTP/2 transport (its own HTTP/1.1, hyper's HTTP/2, rustls) and timers on tokio |
 //! | `smol` | the same on smol / async-io; works under any executor, `async_std::task::block_on` included; compiles no tokio runtime |
 //! | `blocking` | `blocking::Client`: the same API for plain threads, with no async runtime to set up (it brings `smol`) |
 //! | `test-util` | scripted, chunk-splitting, recording and replay transports in `transport::test_util` |

@@ -34,11 +34,16 @@ use crate::{
     Timeouts, TransportError,
 };
 
-/// The production [`HttpTransport`]: hyper 1.x over rustls, on tokio or smol.
+/// The production [`HttpTransport`]: HTTP/1.1 written for this crate and hyper 1.x's HTTP/2,
+/// over rustls, on tokio or smol.
 ///
 /// * HTTP/1.1 and HTTP/2, negotiated by ALPN over TLS (plain HTTP is HTTP/1.1 only);
+/// * a streamed HTTP/1.1 body is read straight from its connection's buffer, each piece cut
+///   out of what one socket read brought, with no task or channel in between;
 /// * connection reuse: idle HTTP/1.1 connections are pooled per origin (bounded, expiring),
-///   HTTP/2 connections are shared; `TCP_NODELAY` is set;
+///   HTTP/2 connections are shared; `TCP_NODELAY` is set; a request that finds its pooled
+///   connection closed by the server (it fails before any byte of a response) is sent again
+///   on another connection, once;
 /// * a body dropped before its end closes its HTTP/1.1 connection (HTTP/2: resets its stream);
 /// * proxies from `HTTPS_PROXY`/`HTTP_PROXY`/`ALL_PROXY`/`NO_PROXY` by default, or set
 ///   explicitly ([`Proxy`]); `http://` and `https://` proxies;

@@ -17,6 +17,7 @@ pub(crate) use super::h1::H1Conn;
 use super::proxy::{Proxy, ProxyUrl};
 use crate::{ErrorKind, Runtime, TransportError};
 
+/// The body of an HTTP/2 request (hyper's type for a body sent whole).
 pub(crate) type ReqBody = Full<Bytes>;
 
 /// An origin (and the runtime its connections run on): what pooled connections are keyed by.
@@ -253,8 +254,8 @@ impl Pool {
         found
     }
 
-    /// Pops idle connections to `key` until an open one turns up; the closed or expired ones
-    /// go to `expired`, to be closed once the lock is released.
+    /// Pops idle connections to `key` until one that has not expired turns up; the expired
+    /// ones go to `expired`, to be closed once the lock is released.
     fn pop_h1(
         &self,
         st: &mut State,

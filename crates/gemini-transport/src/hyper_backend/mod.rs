@@ -723,6 +723,11 @@ fn send(
                     }
                     false
                 };
+                if reused && !lease.conn().is_reusable().await {
+                    // Closed by the server while idle, or holding bytes nobody asked for.
+                    lease.close();
+                    continue;
+                }
                 prepare_h1(&mut req, &key);
                 let exchanged = {
                     let conn = lease.conn();

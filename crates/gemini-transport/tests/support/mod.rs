@@ -362,6 +362,29 @@ where
     F: Fn(Io) -> Fut + Send + Sync + 'static,
     Fut: Future<Output = ()> + Send + 'static,
 {
+    let f = Arc::new(f);
+    raw_tcp(move |tcp| {
+        let (f, acceptor) = (Arc::clone(&f), acceptor.clone());
+        async move {
+            match acceptor {
+                None => f(Box::new(tcp)).await,
+                Some(acceptor) => {
+                    if let Ok(tls) = acceptor.accept(tcp).await {
+                        f(Box::new(tls)).await;
+                    }
+                }
+            }
+        }
+    })
+}
+
+/// A raw TCP server handing each accepted connection to `f` as the socket itself (to reset
+/// it, for example). `TCP_NODELAY` is set: each write leaves at once, as a segment of its own.
+pub fn raw_tcp<F, Fut>(f: F) -> Server
+where
+    F: Fn(TcpStream) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = ()> + Send + 'static,
+{
     let rt = server_runtime();
     let stats = Arc::new(Stats::default());
     let (std_listener, addr) = bind();
@@ -374,17 +397,8 @@ where
                 return;
             };
             st.accepted.fetch_add(1, Ordering::SeqCst);
-            let (f, acceptor) = (Arc::clone(&f), acceptor.clone());
-            tokio::spawn(async move {
-                match acceptor {
-                    None => f(Box::new(tcp)).await,
-                    Some(acceptor) => {
-                        if let Ok(tls) = acceptor.accept(tcp).await {
-                            f(Box::new(tls)).await;
-                        }
-                    }
-                }
-            });
+            tcp.set_nodelay(true).unwrap();
+            tokio::spawn(f(tcp));
         }
     });
     Server {
@@ -396,7 +410,7 @@ where
 }
 
 /// Reads an HTTP/1 request head (up to the blank line).
-pub async fn read_head(tcp: &mut Io) -> String {
+pub async fn read_head(tcp: &mut (impl tokio::io::AsyncRead + Unpin)) -> String {
     let mut buf = Vec::new();
     let mut byte = [0u8; 1];
     while !buf.ends_with(b"\r\n\r\n") {
@@ -406,6 +420,22 @@ pub async fn read_head(tcp: &mut Io) -> String {
         buf.push(byte[0]);
     }
     String::from_utf8_lossy(&buf).into_owned()
+}
+
+/// Reads an HTTP/1 request: its head (empty if the connection closed before one) and the
+/// `content-length` bytes of body that follow it.
+pub async fn read_request(io: &mut (impl tokio::io::AsyncRead + Unpin)) -> (String, Vec<u8>) {
+    let head = read_head(io).await;
+    let len = head
+        .lines()
+        .filter_map(|line| line.split_once(':'))
+        .find(|(name, _)| name.trim().eq_ignore_ascii_case("content-length"))
+        .map_or(0, |(_, value)| value.trim().parse::<usize>().unwrap());
+    let mut body = vec![0; len];
+    if io.read_exact(&mut body).await.is_err() {
+        body.clear();
+    }
+    (head, body)
 }
 
 /// What the proxy saw.

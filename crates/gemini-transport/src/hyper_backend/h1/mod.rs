@@ -84,6 +84,13 @@ impl H1Conn {
         Poll::Ready(Ok(n))
     }
 
+    /// Whether a pooled connection can carry a request: the server has neither closed it nor
+    /// sent anything on it since the last response (bytes arriving on an idle connection,
+    /// such as a `408` sent before closing it, answer no request of ours). Does not wait.
+    pub(crate) async fn is_reusable(&mut self) -> bool {
+        std::future::poll_fn(|cx| Poll::Ready(self.poll_read(cx).is_pending())).await
+    }
+
     /// Writes `req` (head and body) and reads the response head.
     pub(crate) async fn exchange(&mut self, req: &http::Request<Bytes>) -> Result<Head, Failed> {
         let mut out = Vec::with_capacity(512 + req.body().len().min(JOIN_BODY));

@@ -12,13 +12,14 @@ use std::process::{Command, Stdio};
 use crate::files::{has_ext, list, workspace_root};
 
 /// Every target of `fuzz/Cargo.toml`, in the order they run.
-pub const TARGETS: [&str; 6] = [
+pub const TARGETS: [&str; 7] = [
     "sse",
     "json_array",
     "chunk",
     "aggregate",
     "error_body",
     "interactions",
+    "h1_response",
 ];
 
 /// Seconds per target when `--time` is not given.
@@ -111,7 +112,8 @@ pub fn run(args: &[String]) -> Result<bool, String> {
 
 const HELP: &str = "usage: cargo xtask fuzz [--time SECONDS] [TARGET]...
 
-Runs each fuzz target (default: all of sse, json_array, chunk, aggregate, error_body) for SECONDS
+Runs each fuzz target (default: all of sse, json_array, chunk, aggregate, error_body,
+interactions, h1_response) for SECONDS
 (default 60) with libFuzzer, seeded with the real captures in tests/data. Needs the nightly
 toolchain; installs cargo-fuzz on it when missing.
 ";
@@ -149,6 +151,7 @@ fn seed_set(target: &str) -> &'static str {
         "error_body" => "errors",
         "aggregate" => "bodies",
         "interactions" => "interactions",
+        "h1_response" => "responses",
         _ => "framed",
     }
 }
@@ -160,7 +163,9 @@ fn seed_set(target: &str) -> &'static str {
 ///   points, no size limit), for the targets that split their input;
 /// * `errors`: every error capture, and the unary bodies, behind a status selector byte;
 /// * `interactions`: every Interactions API capture framed as Google sends it (`event:` and
-///   `data:` lines), behind the two header bytes.
+///   `data:` lines), behind the two header bytes;
+/// * `responses`: every streamed capture as the body of an HTTP/1.1 response (by turns with a
+///   `Content-Length`, chunked, or until the close), behind its two-byte cut point.
 fn write_seeds(root: &Path, dir: &Path) -> Result<PathBuf, String> {
     let captures = root.join("tests/data/real-captures");
     let mut streamed = Vec::new();
@@ -197,6 +202,16 @@ fn write_seeds(root: &Path, dir: &Path) -> Result<PathBuf, String> {
         }
         write(&out, file, &bytes)?;
     }
+    let out = dir.join("responses");
+    std::fs::create_dir_all(&out).map_err(|err| format!("creating {}: {err}", out.display()))?;
+    for (i, file) in streamed.iter().enumerate() {
+        let response = http_response(&read(file)?, i);
+        // The cut point (little-endian `u16`): somewhere in the head or the body.
+        let cut = u16::try_from((i * 37) % response.len().max(1)).unwrap_or(u16::MAX);
+        let mut bytes = cut.to_le_bytes().to_vec();
+        bytes.extend(response);
+        write(&out, file, &bytes)?;
+    }
     let out = dir.join("errors");
     std::fs::create_dir_all(&out).map_err(|err| format!("creating {}: {err}", out.display()))?;
     for file in errors.iter().chain(&unary) {
@@ -213,6 +228,33 @@ fn write_seeds(root: &Path, dir: &Path) -> Result<PathBuf, String> {
         write(&out, file, &bytes)?;
     }
     Ok(dir.to_path_buf())
+}
+
+/// `body` as an HTTP/1.1 response: framed by a `Content-Length`, chunked (chunks of varying
+/// sizes, an extension, a trailer) or by the close, as `turn % 3` says.
+fn http_response(body: &[u8], turn: usize) -> Vec<u8> {
+    let mut out = b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\n".to_vec();
+    match turn % 3 {
+        0 => {
+            out.extend(format!("content-length: {}\r\n\r\n", body.len()).into_bytes());
+            out.extend_from_slice(body);
+        }
+        1 => {
+            out.extend_from_slice(b"transfer-encoding: chunked\r\n\r\n");
+            for (n, chunk) in body.chunks(100 + (turn * 13) % 900).enumerate() {
+                let ext = if n == 0 { ";x=1" } else { "" };
+                out.extend(format!("{:x}{ext}\r\n", chunk.len()).into_bytes());
+                out.extend_from_slice(chunk);
+                out.extend_from_slice(b"\r\n");
+            }
+            out.extend_from_slice(b"0\r\nx-trailer: 1\r\n\r\n");
+        }
+        _ => {
+            out.extend_from_slice(b"connection: close\r\n\r\n");
+            out.extend_from_slice(body);
+        }
+    }
+    out
 }
 
 fn read(file: &Path) -> Result<Vec<u8>, String> {

@@ -45,9 +45,10 @@ commands:
       for a unary body {\"response\": …}; for an error body {\"error\": {\"kind\": \"api\"|\"http\", …}}.
       `cargo xtask decode --help` says more.
   fuzz [--time SECONDS] [TARGET]...
-      Run every fuzz target of fuzz/ (sse, json_array, chunk, aggregate, error_body), or the ones
-      named, for SECONDS each (default 60), seeded with the real captures. Needs the nightly
-      toolchain; installs cargo-fuzz on it when missing. Fails on any crash, panic or time-out.
+      Run every fuzz target of fuzz/ (sse, json_array, chunk, aggregate, error_body, interactions,
+      h1_response), or the ones named, for SECONDS each (default 60), seeded with the real
+      captures. Needs the nightly toolchain; installs cargo-fuzz on it when missing. Fails on any
+      crash, panic or time-out.
   msrv
       Check that every runtime dependency of the published crates needs at most the workspace's
       rust-version.

@@ -55,6 +55,10 @@ mod hyper_backend;
 mod rt;
 #[cfg(feature = "test-util")]
 pub mod test_util;
+// Internal: the HTTP/1.1 response reader for the fuzz target (and this crate's tests).
+#[cfg(any(test, feature = "_fuzz"))]
+#[doc(hidden)]
+pub mod fuzz_h1;
 
 use std::fmt;
 use std::future::Future;

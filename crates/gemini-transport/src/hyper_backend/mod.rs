@@ -3,7 +3,7 @@
 
 mod body;
 mod connect;
-mod h1;
+pub(crate) mod h1;
 mod pool;
 mod proxy;
 mod watchdog;

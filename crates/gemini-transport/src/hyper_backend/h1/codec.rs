@@ -37,6 +37,10 @@ pub(crate) fn encode_head(req: &http::Request<Bytes>, out: &mut Vec<u8>) {
         out.extend_from_slice(uri.to_string().as_bytes());
     } else {
         let target = uri.path_and_query().map_or("/", |pq| pq.as_str());
+        if target.starts_with('?') {
+            // An empty path before a query (`https://host?q` in origin form): "/".
+            out.push(b'/');
+        }
         out.extend_from_slice(if target.is_empty() {
             b"/"
         } else {
@@ -170,7 +174,10 @@ pub(crate) fn parse_head(
             map.append(name, value);
         }
         let (body, framed) = framing(&map, status, method)?;
-        let keep_alive = framed && keeps_alive(&map, version);
+        // An HTTP/1.0 message with a Transfer-Encoding: close after it (RFC 9112 section 6.1).
+        let keep_alive = framed
+            && keeps_alive(&map, version)
+            && !(version == Version::HTTP_10 && map.contains_key(TRANSFER_ENCODING));
         let mut response = http::Response::new(());
         *response.status_mut() = status;
         *response.version_mut() = version;
@@ -332,9 +339,11 @@ enum State {
         size: u64,
         digits: u8,
     },
-    /// Spaces after the size (tolerated, as most implementations do).
+    /// Spaces after the size (tolerated, as most implementations do), `len` of them so far
+    /// (counted with the extension).
     SizeSpace {
         size: u64,
+        len: usize,
     },
     /// In a chunk extension (ignored), `len` bytes of it so far.
     Extension {
@@ -417,21 +426,24 @@ impl Chunked {
                 (State::Size { digits: 0, .. }, _) => {
                     return Err(bad_chunk("a chunk size line without a size"));
                 }
-                (State::Size { size, .. } | State::SizeSpace { size }, b' ' | b'\t') => {
-                    State::SizeSpace { size }
+                (State::Size { size, .. }, b' ' | b'\t') => State::SizeSpace { size, len: 1 },
+                (State::SizeSpace { size, len }, b' ' | b'\t') => {
+                    if len >= MAX_CHUNK_EXTENSION {
+                        return Err(bad_chunk("chunk extension too long"));
+                    }
+                    State::SizeSpace { size, len: len + 1 }
                 }
-                (State::Size { size, .. } | State::SizeSpace { size }, b';') => {
-                    State::Extension { size, len: 0 }
-                }
+                (State::Size { size, .. }, b';') => State::Extension { size, len: 0 },
+                (State::SizeSpace { size, len }, b';') => State::Extension { size, len },
                 (
                     State::Size { size, .. }
-                    | State::SizeSpace { size }
+                    | State::SizeSpace { size, .. }
                     | State::Extension { size, .. },
                     b'\r',
                 ) => State::SizeLf { size },
                 (
                     State::Size { size, .. }
-                    | State::SizeSpace { size }
+                    | State::SizeSpace { size, .. }
                     | State::Extension { size, .. }
                     | State::SizeLf { size },
                     b'\n',
@@ -465,24 +477,34 @@ impl Chunked {
                     self.state = State::End;
                     return Ok(i + 1);
                 }
-                (State::Trailer { total, .. }, b'\n') => State::Trailer { line: 0, total },
-                // A CR before the LF ending a line is not part of it.
-                (State::Trailer { line, total }, b'\r') => State::Trailer { line, total },
-                (State::Trailer { line, total }, _) => {
-                    if total >= MAX_TRAILERS {
-                        return Err(bad_chunk(&format!(
-                            "trailer fields longer than {} KiB",
-                            MAX_TRAILERS / 1024
-                        )));
-                    }
-                    State::Trailer {
-                        line: line + 1,
-                        total: total + 1,
-                    }
+                // Every byte of the section counts, line ends included (a stream of CRs or of
+                // short lines would otherwise never end it).
+                (State::Trailer { total, .. }, _) if total >= MAX_TRAILERS => {
+                    return Err(bad_chunk(&format!(
+                        "trailer fields longer than {} KiB",
+                        MAX_TRAILERS / 1024
+                    )));
                 }
+                (State::Trailer { total, .. }, b'\n') => State::Trailer {
+                    line: 0,
+                    total: total + 1,
+                },
+                // A CR before the LF ending a line is not part of the line (but counts).
+                (State::Trailer { line, total }, b'\r') => State::Trailer {
+                    line,
+                    total: total + 1,
+                },
+                (State::Trailer { line, total }, _) => State::Trailer {
+                    line: line + 1,
+                    total: total + 1,
+                },
                 (State::Data(_) | State::End, _) => unreachable!("scan stops at data and end"),
             };
         }
         Ok(buf.len())
     }
 }
+
+#[cfg(test)]
+#[path = "codec_tests.rs"]
+mod tests;

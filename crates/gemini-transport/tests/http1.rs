@@ -387,6 +387,18 @@ async fn interim_responses_are_skipped(rt: Runtime) {
     assert_eq!(wire.accepted(), 1);
 }
 
+async fn endless_interim_responses_are_a_protocol_error(rt: Runtime) {
+    // 100 Continue after 100 Continue, more than 256 KiB of them: skipped, but not forever.
+    let wire = serve(|_| Reply::Send(bytes(&"HTTP/1.1 100 Continue\r\n\r\n".repeat(12_000))));
+    let t = wire.client(rt).build().unwrap();
+    let err = t.send(get(&wire.url("/"))).await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Protocol, "{err}");
+    assert_eq!(
+        err.to_string(),
+        "HTTP protocol error: no final response head in the first 256 KiB"
+    );
+}
+
 // 4. What the response (or the request) says about the connection.
 
 async fn connection_reuse_follows_the_messages(rt: Runtime) {
@@ -816,6 +828,7 @@ on_both_runtimes!(
     request_head_and_body_on_the_wire,
     chunked_response_trickled_byte_by_byte,
     interim_responses_are_skipped,
+    endless_interim_responses_are_a_protocol_error,
     connection_reuse_follows_the_messages,
     bytes_after_the_response_keep_the_connection_out_of_the_pool,
     oversized_head_is_a_protocol_error,

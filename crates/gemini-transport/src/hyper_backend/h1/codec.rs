@@ -33,8 +33,19 @@ pub(crate) fn encode_head(req: &http::Request<Bytes>, out: &mut Vec<u8>) {
     out.extend_from_slice(req.method().as_str().as_bytes());
     out.push(b' ');
     let uri = req.uri();
-    if uri.scheme().is_some() {
-        out.extend_from_slice(uri.to_string().as_bytes());
+    if let (Some(scheme), Some(authority)) = (uri.scheme_str(), uri.authority()) {
+        // Absolute form, for a forwarding proxy: without the URI's userinfo, which a request
+        // target must not carry (RFC 9110 section 4.2.4).
+        let authority = authority.as_str();
+        let host_port = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
+        out.extend_from_slice(scheme.as_bytes());
+        out.extend_from_slice(b"://");
+        out.extend_from_slice(host_port.as_bytes());
+        let target = uri.path_and_query().map_or("/", |pq| pq.as_str());
+        if !target.starts_with('/') {
+            out.push(b'/');
+        }
+        out.extend_from_slice(target.as_bytes());
     } else {
         let target = uri.path_and_query().map_or("/", |pq| pq.as_str());
         if target.starts_with('?') {
@@ -317,6 +328,9 @@ impl BodyDecoder {
             Self::Length(0) | Self::UntilClose => return Ok(()),
             Self::Chunked(c) if c.state == State::End => return Ok(()),
             Self::Length(n) => format!("{n} bytes before the end of the body"),
+            Self::Chunked(c) if matches!(c.state, State::Trailer { .. }) => {
+                "in the trailer section, after the body's last chunk".to_owned()
+            }
             Self::Chunked(_) => "before the body's last chunk".to_owned(),
         };
         Err(TransportError::new(

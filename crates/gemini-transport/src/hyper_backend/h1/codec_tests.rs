@@ -191,6 +191,14 @@ fn encodes_absolute_form() {
     assert_eq!(encode(&req), "GET http://example.com/ HTTP/1.1\r\n\r\n");
     let req = request("GET", "http://example.com?q", &[], b"");
     assert_eq!(encode(&req), "GET http://example.com/?q HTTP/1.1\r\n\r\n");
+    // Userinfo never reaches the request target.
+    let req = request("GET", "http://user:secret@example.com:8080/a?b", &[], b"");
+    assert_eq!(
+        encode(&req),
+        "GET http://example.com:8080/a?b HTTP/1.1\r\n\r\n"
+    );
+    let req = request("GET", "http://user@[::1]/", &[], b"");
+    assert_eq!(encode(&req), "GET http://[::1]/ HTTP/1.1\r\n\r\n");
 }
 
 #[test]
@@ -1123,18 +1131,21 @@ fn trailer_limit() {
 
 #[test]
 fn chunked_close_before_the_end() {
-    let closed =
+    let before =
         "connection closed mid-body: the server closed the connection before the body's last chunk";
-    for input in [
-        &b""[..],
-        b"5",
-        b"5\r\n",
-        b"5\r\nhel",
-        b"5\r\nhello",
-        b"5\r\nhello\r\n",
-        b"0\r\n",
-        b"0\r\nX-T: 1\r\n",
-        b"0\r\n\r",
+    let trailers = "connection closed mid-body: the server closed the connection in the trailer \
+                    section, after the body's last chunk";
+    for (input, closed) in [
+        (&b""[..], before),
+        (b"5", before),
+        (b"5\r\n", before),
+        (b"5\r\nhel", before),
+        (b"5\r\nhello", before),
+        (b"5\r\nhello\r\n", before),
+        (b"0", before),
+        (b"0\r\n", trailers),
+        (b"0\r\nX-T: 1\r\n", trailers),
+        (b"0\r\n\r", trailers),
     ] {
         let mut d = chunked();
         let mut buf = BytesMut::from(input);

@@ -28,6 +28,9 @@ use super::pool::{Key, Pool};
 use super::watchdog::Watch;
 use crate::{ErrorKind, TransportError};
 
+/// The most bytes read before a final response head (interim responses included).
+const MAX_BEFORE_HEAD: usize = 4 * codec::MAX_HEAD;
+
 /// A request body at most this long is written with its head, in one write.
 const JOIN_BODY: usize = 16 * 1024;
 
@@ -133,6 +136,9 @@ impl H1Conn {
 
     async fn read_head(&mut self, method: &http::Method) -> Result<Head, Failed> {
         let mut received = !self.buf.is_empty();
+        // Bytes read while waiting for the final head: interim (1xx) responses are skipped,
+        // but not without end.
+        let mut taken = 0;
         loop {
             if received {
                 match codec::parse_head(&mut self.buf, method) {
@@ -164,7 +170,22 @@ impl H1Conn {
                         "the server closed the connection before responding",
                     )));
                 }
-                Ok(_) => received = true,
+                Ok(n) => {
+                    received = true;
+                    taken += n;
+                    if taken > MAX_BEFORE_HEAD {
+                        return Err(Failed {
+                            error: TransportError::new(
+                                ErrorKind::Protocol,
+                                format!(
+                                    "no final response head in the first {} KiB",
+                                    MAX_BEFORE_HEAD / 1024
+                                ),
+                            ),
+                            retry: false,
+                        });
+                    }
+                }
                 Err(e) => {
                     return Err(closed(
                         TransportError::with_source(ErrorKind::ConnectionClosed, e)

@@ -71,6 +71,23 @@ pub(crate) struct HeadSummary {
     pub(crate) keep_alive: bool,
 }
 
+impl HeadSummary {
+    pub(crate) fn of(h: &codec::Head) -> Self {
+        Self {
+            status: h.response.status().as_u16(),
+            version: h.response.version(),
+            headers: h
+                .response
+                .headers()
+                .iter()
+                .map(|(n, v)| (n.as_str().to_owned(), v.as_bytes().to_vec()))
+                .collect(),
+            framing: h.body.clone(),
+            keep_alive: h.keep_alive,
+        }
+    }
+}
+
 /// What reading a response gave.
 #[derive(Debug, PartialEq, Eq)]
 pub(crate) struct Outcome {
@@ -103,18 +120,7 @@ pub(crate) fn run(pieces: &[&[u8]]) -> Outcome {
             None => match codec::parse_head(&mut buf, &Method::GET) {
                 Ok(None) => continue,
                 Ok(Some(h)) => {
-                    head = Some(HeadSummary {
-                        status: h.response.status().as_u16(),
-                        version: h.response.version(),
-                        headers: h
-                            .response
-                            .headers()
-                            .iter()
-                            .map(|(n, v)| (n.as_str().to_owned(), v.as_bytes().to_vec()))
-                            .collect(),
-                        framing: h.body.clone(),
-                        keep_alive: h.keep_alive,
-                    });
+                    head = Some(HeadSummary::of(&h));
                     if h.keep_alive {
                         assert!(
                             !matches!(h.body, BodyDecoder::UntilClose),

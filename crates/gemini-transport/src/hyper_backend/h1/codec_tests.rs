@@ -354,12 +354,7 @@ fn parses_a_complete_head() {
     assert_eq!(rest, b"helloHTTP/1.1 200");
     assert_eq!(h.response.status(), StatusCode::OK);
     assert_eq!(h.response.version(), Version::HTTP_11);
-    let headers: Vec<(&str, &[u8])> = h
-        .response
-        .headers()
-        .iter()
-        .map(|(n, v)| (n.as_str(), v.as_bytes()))
-        .collect();
+    let headers = fields(&h);
     assert_eq!(
         headers,
         [
@@ -401,19 +396,17 @@ fn an_incomplete_head_is_left_in_the_buffer() {
     }
 }
 
+/// The head's fields, in order, as (name, value bytes).
+fn fields(h: &Head) -> Vec<(&str, &[u8])> {
+    h.response
+        .headers()
+        .iter()
+        .map(|(n, v)| (n.as_str(), v.as_bytes()))
+        .collect()
+}
+
 fn summary(h: &Head) -> HeadSummary {
-    HeadSummary {
-        status: h.response.status().as_u16(),
-        version: h.response.version(),
-        headers: h
-            .response
-            .headers()
-            .iter()
-            .map(|(n, v)| (n.as_str().to_owned(), v.as_bytes().to_vec()))
-            .collect(),
-        framing: h.body.clone(),
-        keep_alive: h.keep_alive,
-    }
+    HeadSummary::of(h)
 }
 
 #[test]
@@ -868,12 +861,7 @@ fn header_values_are_kept_byte_for_byte() {
                   Content-Length: 0\r\n\
                   \r\n";
     let (h, _) = parse(input);
-    let headers: Vec<(&str, &[u8])> = h
-        .response
-        .headers()
-        .iter()
-        .map(|(n, v)| (n.as_str(), v.as_bytes()))
-        .collect();
+    let headers = fields(&h);
     assert_eq!(
         headers,
         [

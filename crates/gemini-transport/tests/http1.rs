@@ -176,20 +176,50 @@ async fn converse<S: AsyncRead + AsyncWrite + Unpin>(
     unreachable!()
 }
 
+/// What every connection of a [`Wire`] shares: the replies, the log and the count of
+/// connections (numbered in the order they were accepted).
+#[derive(Clone)]
+struct Script {
+    reply: ReplyFn,
+    seen: Arc<Mutex<Vec<Seen>>>,
+    conns: Arc<AtomicUsize>,
+}
+
+impl Script {
+    fn new(reply: impl Fn(&Seen) -> Reply + Send + Sync + 'static) -> Self {
+        Self {
+            reply: Arc::new(reply),
+            seen: Arc::new(Mutex::new(Vec::new())),
+            conns: Arc::new(AtomicUsize::new(0)),
+        }
+    }
+
+    /// Numbers a newly accepted connection; the future answers it, and returns whether the
+    /// last reply asked for a reset.
+    fn accept<S>(&self, mut io: S) -> impl Future<Output = (S, bool)> + Send + use<S>
+    where
+        S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+    {
+        let conn = self.conns.fetch_add(1, Ordering::SeqCst);
+        let (log, reply) = (Arc::clone(&self.seen), Arc::clone(&self.reply));
+        async move {
+            let reset = converse(&mut io, conn, &log, &reply).await;
+            (io, reset)
+        }
+    }
+}
+
 /// A plain-TCP [`Wire`].
 fn serve(reply: impl Fn(&Seen) -> Reply + Send + Sync + 'static) -> Wire {
-    let reply: ReplyFn = Arc::new(reply);
-    let seen = Arc::new(Mutex::new(Vec::new()));
-    let conns = Arc::new(AtomicUsize::new(0));
-    let log = Arc::clone(&seen);
-    let server = support::raw_tcp(move |mut tcp| {
-        let (log, reply) = (Arc::clone(&log), Arc::clone(&reply));
-        let conn = conns.fetch_add(1, Ordering::SeqCst);
+    let script = Script::new(reply);
+    let seen = Arc::clone(&script.seen);
+    let server = support::raw_tcp(move |tcp| {
+        let answered = script.accept(tcp);
         async move {
-            if converse(&mut tcp, conn, &log, &reply).await {
+            let (tcp, reset) = answered.await;
+            if reset {
                 tcp.set_zero_linger().unwrap();
             }
-            drop(tcp);
         }
     });
     Wire { server, seen }
@@ -197,15 +227,12 @@ fn serve(reply: impl Fn(&Seen) -> Reply + Send + Sync + 'static) -> Wire {
 
 /// A [`Wire`] over TLS (HTTP/1.1 by ALPN).
 fn serve_tls(reply: impl Fn(&Seen) -> Reply + Send + Sync + 'static) -> Wire {
-    let reply: ReplyFn = Arc::new(reply);
-    let seen = Arc::new(Mutex::new(Vec::new()));
-    let conns = Arc::new(AtomicUsize::new(0));
-    let log = Arc::clone(&seen);
-    let server = support::raw_tls(move |mut io| {
-        let (log, reply) = (Arc::clone(&log), Arc::clone(&reply));
-        let conn = conns.fetch_add(1, Ordering::SeqCst);
+    let script = Script::new(reply);
+    let seen = Arc::clone(&script.seen);
+    let server = support::raw_tls(move |io| {
+        let answered = script.accept(io);
         async move {
-            converse(&mut io, conn, &log, &reply).await;
+            answered.await;
         }
     });
     Wire { server, seen }

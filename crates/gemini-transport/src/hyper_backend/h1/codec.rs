@@ -4,6 +4,8 @@
 //!
 //! Everything here works on bytes already read; the connection (`super`) reads and writes.
 
+use std::io::Write as _;
+
 use bytes::{Buf, Bytes, BytesMut};
 use http::header::{CONNECTION, CONTENT_LENGTH, TRANSFER_ENCODING};
 use http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, Version};
@@ -80,24 +82,10 @@ pub(crate) fn encode_head(req: &http::Request<Bytes>, out: &mut Vec<u8>) {
                 | Method::CONNECT
         )
     {
-        out.extend_from_slice(b"content-length: ");
-        out.extend_from_slice(itoa(len, &mut [0; 20]).as_bytes());
-        out.extend_from_slice(b"\r\n");
+        // Writing to a `Vec` cannot fail.
+        let _ = write!(out, "content-length: {len}\r\n");
     }
     out.extend_from_slice(b"\r\n");
-}
-
-fn itoa(mut n: usize, buf: &mut [u8; 20]) -> &str {
-    let mut i = buf.len();
-    loop {
-        i -= 1;
-        buf[i] = b'0' + (n % 10) as u8;
-        n /= 10;
-        if n == 0 {
-            break;
-        }
-    }
-    std::str::from_utf8(&buf[i..]).expect("ASCII digits")
 }
 
 /// A response head and what it says about the body and the connection.
